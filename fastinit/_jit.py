@@ -1,0 +1,114 @@
+"""The package's one jit decorator, the backend switch, and the threading policy.
+
+Backend
+-------
+The compiled kernels need numba.  ``FASTINIT_BACKEND=numpy`` (or ``NUMBA_DISABLE_JIT=1``, or numba
+missing) selects the pure-NumPy twin instead; both produce the same bits.
+
+Threading policy (why it looks like this)
+-----------------------------------------
+numba's default threading layer on many Linux machines is GNU OpenMP, and a process that has run a
+GNU OpenMP parallel region cannot safely ``fork()``: the child is aborted.  The ``workqueue`` layer
+survives ``fork()`` but aborts when two Python threads launch parallel kernels at the same time.
+fastinit therefore:
+
+1. selects numba's ``workqueue`` layer, unless the user has chosen a layer with the
+   ``NUMBA_THREADING_LAYER`` environment variable (then that choice stands);
+2. lets only one Python thread at a time run a parallel kernel: :func:`launch` takes a process-wide
+   lock *without waiting*; a thread that finds it taken runs the serial twin of the kernel instead.
+   Since every fill is thread-count independent, the bits are the same either way, and nobody blocks.
+3. re-creates that lock in a forked child (``os.register_at_fork``), so a child forked while
+   another thread held it is not stuck on it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+#: Fills with fewer elements than this run the serial kernel: starting the thread pool costs more
+#: than it saves below roughly this size (measured: see docs/performance.md).
+PARALLEL_THRESHOLD = 1 << 15
+
+
+def _numba_usable() -> bool:
+    if os.environ.get("FASTINIT_BACKEND", "numba").strip().lower() == "numpy":
+        return False
+    if os.environ.get("NUMBA_DISABLE_JIT", "0").strip() not in ("", "0"):
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # pragma: no cover - numba is a hard dependency
+        return False
+    return True
+
+
+#: ``"numba"`` when the compiled kernels run, ``"numpy"`` when the NumPy twin does.
+BACKEND = "numba" if _numba_usable() else "numpy"
+
+if BACKEND == "numba":
+    import numba
+
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "workqueue"
+
+    prange = numba.prange
+
+    def jit(*, parallel: bool = False, inline: bool = False) -> Callable[[Callable], Any]:
+        """Compile a function with the package's one set of numba options.
+
+        ``cache=True`` (compiled code is kept on disk), ``error_model="numpy"`` (no Python
+        exceptions from division, so loops vectorize), no fast-math (so floating-point results
+        are the IEEE ones, in source order, on every CPU) and lazy compilation (nothing is
+        compiled until the first call with a given dtype).
+        """
+        options: dict[str, Any] = {"cache": True, "error_model": "numpy", "nogil": True}
+        if parallel:
+            options["parallel"] = True
+        if inline:
+            options["inline"] = "always"
+        return numba.njit(**options)
+
+else:
+    prange = range
+
+    def jit(*, parallel: bool = False, inline: bool = False) -> Callable[[Callable], Any]:
+        """Without numba the decorated function stays plain Python (it is never called)."""
+        return lambda fn: fn
+
+
+_launch_lock = threading.Lock()
+
+
+def _reset_lock_in_child() -> None:  # pragma: no cover - runs in forked children
+    global _launch_lock
+    _launch_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_lock_in_child)
+
+
+def num_threads() -> int:
+    """Number of threads a parallel kernel uses (numba's setting; 1 for the NumPy backend)."""
+    if BACKEND != "numba":
+        return 1
+    return int(numba.get_num_threads())
+
+
+def launch(parallel_kernel: Callable, serial_kernel: Callable, size: int, *args: Any) -> None:
+    """Run ``parallel_kernel(*args)`` if it is worth it and safe now, else ``serial_kernel(*args)``.
+
+    The parallel kernel runs only when ``size`` reaches :data:`PARALLEL_THRESHOLD`, numba has more
+    than one thread, and no other Python thread is running a parallel kernel at this moment.
+    """
+    lock = _launch_lock
+    if size >= PARALLEL_THRESHOLD and num_threads() > 1 and lock.acquire(blocking=False):
+        try:
+            parallel_kernel(*args)
+        finally:
+            lock.release()
+    else:
+        serial_kernel(*args)

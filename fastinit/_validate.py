@@ -1,0 +1,112 @@
+"""Argument checks shared by every public function.
+
+Errors are plain sentences that name the argument, the value, and what is allowed.
+Nothing is written anywhere until every check has passed.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _describe(value: object) -> str:
+    return f"{value!r} of type {type(value).__name__}"
+
+
+def is_int(value: object) -> bool:
+    """True for Python and NumPy integers, False for bools."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
+    """Normalize a shape: an int or a sequence of non-negative ints."""
+    if is_int(shape):
+        shape = (shape,)
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (Sequence, np.ndarray)):
+        raise TypeError(f"shape must be an int or a sequence of ints, got {_describe(shape)}")
+    dims = []
+    for i, d in enumerate(shape):
+        if not is_int(d):
+            raise TypeError(f"shape[{i}] must be an int, got {_describe(d)} (shape={tuple(shape)!r})")
+        if d < 0:
+            raise ValueError(f"shape[{i}] must be non-negative, got {int(d)} (shape={tuple(shape)!r})")
+        dims.append(int(d))
+    return tuple(dims)
+
+
+def check_dtype(dtype: object, out: np.ndarray | None = None) -> np.dtype:
+    """Resolve ``dtype``: float32 or float64; ``None`` means ``out``'s dtype, else float32."""
+    if dtype is None:
+        if isinstance(out, np.ndarray):
+            dtype = out.dtype
+        else:
+            return SUPPORTED_DTYPES[0]
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {_describe(dtype)}") from None
+    if resolved not in SUPPORTED_DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {resolved}")
+    return resolved
+
+
+def check_real(name: str, value: object, *, finite: bool = True) -> float:
+    """A real number (not a bool, not complex) as a Python float; finite unless told otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    value = float(value)
+    if finite and not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def check_region(region: object, shape: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """Normalize ``region`` (a tuple of slices with step 1, one per leading dimension).
+
+    Returns ``(start, stop)`` per dimension of ``shape``; dimensions not named are taken whole.
+    Slices follow NumPy's rules (negative indices count from the end; out-of-range is clipped).
+    """
+    if region is None:
+        return tuple((0, d) for d in shape)
+    if isinstance(region, slice):
+        region = (region,)
+    if not isinstance(region, tuple):
+        raise TypeError(f"region must be a tuple of slices, got {_describe(region)}")
+    if len(region) > len(shape):
+        raise ValueError(
+            f"region has {len(region)} slices but shape {shape} has only {len(shape)} dimensions"
+        )
+    bounds = []
+    for i, dim in enumerate(shape):
+        s = region[i] if i < len(region) else slice(None)
+        if not isinstance(s, slice):
+            raise TypeError(f"region[{i}] must be a slice, got {_describe(s)}")
+        for part in (s.start, s.stop, s.step):
+            if part is not None and not is_int(part):
+                raise TypeError(f"region[{i}] must have int bounds, got {s!r}")
+        if s.step not in (None, 1):
+            raise ValueError(f"region[{i}] must have step 1, got {s!r}")
+        start, stop, _ = s.indices(dim)
+        bounds.append((start, max(start, stop)))
+    return tuple(bounds)
+
+
+def check_out(out: object, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``out`` must be a writable, C-contiguous ndarray of exactly ``shape`` and ``dtype``."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"out has dtype {out.dtype}, expected {dtype}")
+    if out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}, expected {shape}")
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous")
+    if not out.flags.writeable:
+        raise ValueError("out must be writable")
+    return out

@@ -1,0 +1,234 @@
+"""The base fills: uniform, normal and truncated normal, seeded, shardable and thread-count free.
+
+Element ``i`` (C order) of a fill depends only on the seed, the stream, ``i`` and the parameters:
+``region=`` computes any slice of a tensor alone, bit-identical to slicing the full fill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .._jit import BACKEND
+from .._validate import check_dtype, check_out, check_real, check_region, check_shape
+from ..random._seed import check_stream, seed_to_key
+from . import _constants, _kernels_np
+from ._layout import segments
+from ._truncation import plan
+
+if BACKEND == "numba":
+    from . import _kernels
+else:
+    _kernels = _kernels_np
+
+__all__ = ["uniform", "normal", "truncated_normal"]
+
+Shape = int | Sequence[int]
+Seed = int | np.random.SeedSequence | None
+Region = tuple[slice, ...] | None
+
+
+def _run(dist, prm, shape, seed, stream, dtype, region, out) -> np.ndarray:
+    """Fill ``out`` (or a new array) with ``full[region]``; all arguments already checked."""
+    k0, k1 = seed_to_key(seed)
+    bounds = check_region(region, shape)
+    region_shape = tuple(stop - start for start, stop in bounds)
+    if out is None:
+        out = np.empty(region_shape, dtype=dtype)
+    else:
+        check_out(out, region_shape, dtype)
+    if out.size:
+        seg_g, seg_o, seg_n = segments(shape, bounds)
+        _kernels.fill(dist, out.reshape(-1), seg_g, seg_o, seg_n, k0, k1, stream,
+                      np.ascontiguousarray(prm, dtype=np.float64))
+    return out
+
+
+def _common(shape, seed, stream, dtype, out):
+    shape = check_shape(shape)
+    dtype = check_dtype(dtype, out)
+    stream = check_stream(stream)
+    if seed is not None:
+        seed_to_key(seed)  # validate before anything else happens
+    return shape, dtype, stream
+
+
+def uniform(
+    shape: Shape,
+    low: float = 0.0,
+    high: float = 1.0,
+    *,
+    seed: Seed = None,
+    stream: int = 0,
+    dtype: object = None,
+    region: Region = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Draw from the uniform distribution on ``[low, high)``.
+
+    Element ``i`` is ``low + (high - low) * u_i`` in ``dtype`` arithmetic, with ``u_i = k * 2**-24``
+    (float32) or ``k * 2**-52`` (float64) from the Philox stream, and never reaches ``high``
+    (a value that rounds up to it is replaced by the largest ``dtype`` value below ``high``).
+
+    Parameters
+    ----------
+    shape : int or sequence of int
+        Shape of the full tensor.
+    low, high : float
+        Bounds, finite, ``low < high`` after rounding to ``dtype``.
+    seed : int in [0, 2**64), numpy.random.SeedSequence or None
+        ``None`` draws fresh entropy; :func:`fastinit.random.last_seed` reads it back.
+    stream : int in [0, 2**32)
+        Independent stream under the same seed (one per layer, say).
+    dtype : float32 (default) or float64
+    region : tuple of slice, optional
+        Compute only ``full[region]`` (steps of 1), bit-identical to slicing the full fill.
+    out : numpy.ndarray, optional
+        Writable C-contiguous array of the region's shape and ``dtype``, filled in place.
+
+    Returns
+    -------
+    numpy.ndarray
+        The fill (``out`` itself when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the bad argument and its value; ``out`` is then left untouched.
+
+    Examples
+    --------
+    >>> x = uniform((2, 3), -1.0, 1.0, seed=0)
+    >>> x.dtype, x.shape, bool(((x >= -1) & (x < 1)).all())
+    (dtype('float32'), (2, 3), True)
+    >>> bool((uniform((4, 4), seed=1)[1:3] == uniform((4, 4), seed=1, region=(slice(1, 3),))).all())
+    True
+    """
+    shape, dtype, stream = _common(shape, seed, stream, dtype, out)
+    low = check_real("low", low)
+    high = check_real("high", high)
+    if not low < high:
+        raise ValueError(f"low must be less than high, got low={low!r}, high={high!r}")
+    t = dtype.type
+    lo_d, hi_d = t(low), t(high)
+    if not lo_d < hi_d:
+        raise ValueError(f"low={low!r} and high={high!r} are equal in {dtype}")
+    with np.errstate(over="ignore"):
+        scale = hi_d - lo_d
+    if not np.isfinite(scale):
+        raise ValueError(f"high - low = {high - low!r} overflows {dtype}")
+    prm = [float(lo_d), float(scale), float(np.nextafter(hi_d, t(-np.inf)))]
+    return _run(_kernels_np.UNIFORM, prm, shape, seed, stream, dtype, region, out)
+
+
+def _check_scale(mean: float, std: float, dtype: np.dtype) -> None:
+    max_z = _constants.MAX_ABS_Z_F32 if dtype == np.float32 else _constants.MAX_ABS_Z_F64
+    if abs(mean) + max_z * std > float(np.finfo(dtype).max):
+        raise ValueError(f"mean={mean!r} with std={std!r} can overflow {dtype}")
+
+
+def normal(
+    shape: Shape,
+    mean: float = 0.0,
+    std: float = 1.0,
+    *,
+    seed: Seed = None,
+    stream: int = 0,
+    dtype: object = None,
+    region: Region = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Draw from the normal distribution N(mean, std**2).
+
+    Standard normals come from the Box-Muller transform of Philox words with a polynomial
+    logarithm, sine and cosine (IEEE operations only, so every machine gives the same bits); their
+    tails reach 6.66 (float32) and 8.57 (float64) standard deviations.  Element ``i`` is
+    ``mean + std * z_i`` in ``dtype`` arithmetic.
+
+    Parameters
+    ----------
+    shape : int or sequence of int
+        Shape of the full tensor.
+    mean : float
+        Finite.
+    std : float
+        Finite and non-negative.
+    seed, stream, dtype, region, out
+        As in :func:`uniform`.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> z = normal(100_000, seed=3)
+    >>> round(float(z.mean()), 1), round(float(z.std()), 2)
+    (0.0, 1.0)
+    """
+    shape, dtype, stream = _common(shape, seed, stream, dtype, out)
+    mean = check_real("mean", mean)
+    std = check_real("std", std)
+    if std < 0:
+        raise ValueError(f"std must be non-negative, got {std!r}")
+    _check_scale(mean, std, dtype)
+    return _run(_kernels_np.NORMAL, [mean, std, 0.0], shape, seed, stream, dtype, region, out)
+
+
+def truncated_normal(
+    shape: Shape,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    *,
+    seed: Seed = None,
+    stream: int = 0,
+    dtype: object = None,
+    region: Region = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Draw from N(mean, std**2) truncated to ``[a, b]``, as ``torch.nn.init.trunc_normal_``.
+
+    ``a`` and ``b`` are absolute cut-offs and ``std`` is that of the normal before truncation
+    (the result's standard deviation is smaller).  Values never leave ``[a, b]``: every value is
+    drawn by exact rejection, with normal, uniform or exponential (Robert, 1995) proposals chosen
+    from the window so that far and narrow windows (``[2, 3]`` with std 1, ``[8, 9]``) are as exact
+    and as cheap as the usual ``[-2, 2]``.  See ``docs/stream-spec.md``.
+
+    Parameters
+    ----------
+    shape : int or sequence of int
+        Shape of the full tensor.
+    mean : float
+        Finite.
+    std : float
+        Finite and positive.
+    a, b : float
+        Finite, ``a < b``, with at least one ``dtype`` value between them.
+    seed, stream, dtype, region, out
+        As in :func:`uniform`.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> x = truncated_normal(10_000, std=1.0, a=2.0, b=3.0, seed=0)
+    >>> bool((x >= 2).all() and (x <= 3).all())
+    True
+    """
+    shape, dtype, stream = _common(shape, seed, stream, dtype, out)
+    mean = check_real("mean", mean)
+    std = check_real("std", std)
+    a = check_real("a", a)
+    b = check_real("b", b)
+    if not std > 0:
+        raise ValueError(f"std must be positive, got {std!r}")
+    if not a < b:
+        raise ValueError(f"a must be less than b, got a={a!r}, b={b!r}")
+    _check_scale(mean, std, dtype)
+    dist, prm = plan(mean, std, a, b, dtype)
+    return _run(dist, prm, shape, seed, stream, dtype, region, out)

@@ -1,0 +1,272 @@
+"""Compiled fills: segments of the flat index space of a tensor -> float32/float64 values.
+
+A *segment* ``(g, o, n)`` asks for elements ``g .. g+n-1`` of the full tensor (C order) to be
+written to ``out[o .. o+n-1]``.  Whole blocks inside a segment are produced by a vectorizable
+loop over counters; the partial blocks at its edges element by element.  Either way element
+``g`` gets the same bits, so any region, any segmentation and any thread count agree.  The NumPy
+twin is :mod:`fastinit.distributions._kernels_np`; the layout is ``docs/stream-spec.md``.
+
+``dist`` selects the distribution; ``prm`` (float64) carries its parameters:
+
+============  =========================  ==========================================
+dist          meaning                    prm
+============  =========================  ==========================================
+UNIFORM       low + scale * u            low, scale, largest value below high
+NORMAL        mean + std * z             mean, std
+TRUNC_NORMAL  normal, redrawn if outside mean, std, lo, hi
+TRUNC_UNIF    uniform proposal           mean, std, lo, hi, alpha, beta, m**2, -, sign
+TRUNC_EXP     exponential proposal       mean, std, lo, hi, alpha, beta, lam, 1/lam, sign
+============  =========================  ==========================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._jit import jit, launch, prange
+from ..random._philox import MASK32, SHIFT32, philox4x32_10
+from . import _constants as C
+from ._transforms import (
+    box_muller_f32,
+    box_muller_f64,
+    log_f64,
+    open_uniform_f64,
+    uniform_f32,
+    uniform_f64,
+)
+
+UNIFORM, NORMAL, TRUNC_NORMAL, TRUNC_UNIF, TRUNC_EXP = 0, 1, 2, 3, 4
+MAX_ATTEMPTS = 1000
+
+U64 = np.uint64
+F32 = np.float32
+F64 = np.float64
+_CPB = C.COUNTERS_PER_BLOCK
+_TAG = U64(C.ELEMENT_DRAW_TAG)
+
+
+@jit(inline=True)
+def _words(j, stream, tag, k0, k1):
+    return philox4x32_10(j & MASK32, j >> SHIFT32, stream, tag, k0, k1)
+
+
+# ---- float32 ----------------------------------------------------------------------------------
+@jit(inline=True)
+def standard_f32(dist, g, k0, k1, stream, tag):
+    """Standard value (u in [0, 1) or z) of element g, float32 layout, one element alone."""
+    b = g // C.BLOCK_F32
+    r = g - b * C.BLOCK_F32
+    slot = r // _CPB
+    w0, w1, w2, w3 = _words(U64(b * _CPB + (r - slot * _CPB)), stream, tag, k0, k1)
+    if dist == UNIFORM:
+        w = w0 if slot == 0 else (w1 if slot == 1 else (w2 if slot == 2 else w3))
+        return uniform_f32(w)
+    z0, z1 = box_muller_f32(w0 if slot < 2 else w2, w1 if slot < 2 else w3)
+    return z0 if slot % 2 == 0 else z1
+
+
+@jit(inline=True)
+def _value_f32(dist, u, p0, p1, p2):
+    if dist == UNIFORM:
+        x = p0 + p1 * u
+        return x if x < p2 else p2
+    return p0 + p1 * u
+
+
+@jit(inline=True)
+def _block_f32(dist, out, base, b, k0, k1, stream, p0, p1, p2):
+    """Block b (BLOCK_F32 elements) into out[base:]; vectorizes across counters."""
+    j0 = U64(b) * U64(_CPB)
+    if dist == UNIFORM:
+        for jj in range(_CPB):
+            w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
+            out[base + jj] = _value_f32(UNIFORM, uniform_f32(w0), p0, p1, p2)
+            out[base + _CPB + jj] = _value_f32(UNIFORM, uniform_f32(w1), p0, p1, p2)
+            out[base + 2 * _CPB + jj] = _value_f32(UNIFORM, uniform_f32(w2), p0, p1, p2)
+            out[base + 3 * _CPB + jj] = _value_f32(UNIFORM, uniform_f32(w3), p0, p1, p2)
+    else:
+        for jj in range(_CPB):
+            w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
+            z0, z1 = box_muller_f32(w0, w1)
+            z2, z3 = box_muller_f32(w2, w3)
+            out[base + jj] = p0 + p1 * z0
+            out[base + _CPB + jj] = p0 + p1 * z1
+            out[base + 2 * _CPB + jj] = p0 + p1 * z2
+            out[base + 3 * _CPB + jj] = p0 + p1 * z3
+
+
+@jit(inline=True)
+def _segment_f32(dist, out, g0, o, n, k0, k1, stream, prm):
+    if dist >= TRUNC_UNIF:
+        for i in range(n):
+            out[o + i] = F32(truncated_tail(dist, g0 + i, k0, k1, stream, prm, True))
+        return
+    base_dist = UNIFORM if dist == UNIFORM else NORMAL
+    p0 = F32(prm[0])
+    p1 = F32(prm[1])
+    p2 = F32(prm[2])
+    end = g0 + n
+    first = -(-g0 // C.BLOCK_F32) * C.BLOCK_F32
+    last = (end // C.BLOCK_F32) * C.BLOCK_F32
+    if first >= last:
+        first = end
+        last = end
+    for g in range(g0, first):
+        out[o + g - g0] = _value_f32(base_dist, standard_f32(base_dist, g, k0, k1, stream, U64(0)),
+                                     p0, p1, p2)
+    for b in range(first // C.BLOCK_F32, last // C.BLOCK_F32):
+        _block_f32(base_dist, out, o + b * C.BLOCK_F32 - g0, b, k0, k1, stream, p0, p1, p2)
+    for g in range(last, end):
+        out[o + g - g0] = _value_f32(base_dist, standard_f32(base_dist, g, k0, k1, stream, U64(0)),
+                                     p0, p1, p2)
+    if dist == TRUNC_NORMAL:
+        lo = F32(prm[2])
+        hi = F32(prm[3])
+        for i in range(n):
+            x = out[o + i]
+            if x < lo or x > hi:
+                for t in range(1, MAX_ATTEMPTS + 1):
+                    x = p0 + p1 * standard_f32(NORMAL, g0 + i, k0, k1, stream, U64(t))
+                    if lo <= x <= hi:
+                        break
+                out[o + i] = min(max(x, lo), hi)
+
+
+@jit()
+def _fill_f32_serial(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+    for s in range(seg_g.shape[0]):
+        _segment_f32(dist, out, seg_g[s], seg_o[s], seg_n[s], k0, k1, stream, prm)
+
+
+@jit(parallel=True)
+def _fill_f32_parallel(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+    for s in prange(seg_g.shape[0]):
+        _segment_f32(dist, out, seg_g[s], seg_o[s], seg_n[s], k0, k1, stream, prm)
+
+
+# ---- float64 ----------------------------------------------------------------------------------
+@jit(inline=True)
+def standard_f64(dist, g, k0, k1, stream, tag):
+    """Standard value (u in [0, 1) or z) of element g, float64 layout, one element alone."""
+    b = g // C.BLOCK_F64
+    r = g - b * C.BLOCK_F64
+    slot = r // _CPB
+    w0, w1, w2, w3 = _words(U64(b * _CPB + (r - slot * _CPB)), stream, tag, k0, k1)
+    if dist == UNIFORM:
+        return uniform_f64(w0, w1) if slot == 0 else uniform_f64(w2, w3)
+    z0, z1 = box_muller_f64(w0, w1, w2, w3)
+    return z0 if slot == 0 else z1
+
+
+@jit(inline=True)
+def _value_f64(dist, u, p0, p1, p2):
+    if dist == UNIFORM:
+        x = p0 + p1 * u
+        return x if x < p2 else p2
+    return p0 + p1 * u
+
+
+@jit(inline=True)
+def _block_f64(dist, out, base, b, k0, k1, stream, p0, p1, p2):
+    """Block b (BLOCK_F64 elements) into out[base:]; vectorizes across counters."""
+    j0 = U64(b) * U64(_CPB)
+    if dist == UNIFORM:
+        for jj in range(_CPB):
+            w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
+            out[base + jj] = _value_f64(UNIFORM, uniform_f64(w0, w1), p0, p1, p2)
+            out[base + _CPB + jj] = _value_f64(UNIFORM, uniform_f64(w2, w3), p0, p1, p2)
+    else:
+        for jj in range(_CPB):
+            w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
+            z0, z1 = box_muller_f64(w0, w1, w2, w3)
+            out[base + jj] = p0 + p1 * z0
+            out[base + _CPB + jj] = p0 + p1 * z1
+
+
+@jit(inline=True)
+def _segment_f64(dist, out, g0, o, n, k0, k1, stream, prm):
+    if dist >= TRUNC_UNIF:
+        for i in range(n):
+            out[o + i] = truncated_tail(dist, g0 + i, k0, k1, stream, prm, False)
+        return
+    base_dist = UNIFORM if dist == UNIFORM else NORMAL
+    p0 = prm[0]
+    p1 = prm[1]
+    p2 = prm[2]
+    end = g0 + n
+    first = -(-g0 // C.BLOCK_F64) * C.BLOCK_F64
+    last = (end // C.BLOCK_F64) * C.BLOCK_F64
+    if first >= last:
+        first = end
+        last = end
+    for g in range(g0, first):
+        out[o + g - g0] = _value_f64(base_dist, standard_f64(base_dist, g, k0, k1, stream, U64(0)),
+                                     p0, p1, p2)
+    for b in range(first // C.BLOCK_F64, last // C.BLOCK_F64):
+        _block_f64(base_dist, out, o + b * C.BLOCK_F64 - g0, b, k0, k1, stream, p0, p1, p2)
+    for g in range(last, end):
+        out[o + g - g0] = _value_f64(base_dist, standard_f64(base_dist, g, k0, k1, stream, U64(0)),
+                                     p0, p1, p2)
+    if dist == TRUNC_NORMAL:
+        lo = prm[2]
+        hi = prm[3]
+        for i in range(n):
+            x = out[o + i]
+            if x < lo or x > hi:
+                for t in range(1, MAX_ATTEMPTS + 1):
+                    x = p0 + p1 * standard_f64(NORMAL, g0 + i, k0, k1, stream, U64(t))
+                    if lo <= x <= hi:
+                        break
+                out[o + i] = min(max(x, lo), hi)
+
+
+@jit()
+def _fill_f64_serial(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+    for s in range(seg_g.shape[0]):
+        _segment_f64(dist, out, seg_g[s], seg_o[s], seg_n[s], k0, k1, stream, prm)
+
+
+@jit(parallel=True)
+def _fill_f64_parallel(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+    for s in prange(seg_g.shape[0]):
+        _segment_f64(dist, out, seg_g[s], seg_o[s], seg_n[s], k0, k1, stream, prm)
+
+
+# ---- truncated normal, uniform and exponential proposals (float64 arithmetic) ------------------
+@jit(inline=True)
+def truncated_tail(dist, g, k0, k1, stream, prm, single):
+    """Element g of a truncated normal drawn by rejection from its own counters (g, stream, tag|t).
+
+    Proposal on the standardized, reflected window [alpha, beta]: uniform (accept if
+    ln u2 <= (m**2 - z**2) / 2) or exponential (z = alpha - ln(u1) / lam, accept if z <= beta and
+    ln u2 <= -(z - lam)**2 / 2).  The value is mean + std * sign * z, rounded to float32 when
+    ``single``, and accepted only if it lies in [lo, hi].
+    """
+    mean, std, lo, hi = prm[0], prm[1], prm[2], prm[3]
+    alpha, beta, c6, c7, sign = prm[4], prm[5], prm[6], prm[7], prm[8]
+    x = lo
+    for t in range(MAX_ATTEMPTS):
+        w0, w1, w2, w3 = _words(U64(g), stream, _TAG | U64(t), k0, k1)
+        if dist == TRUNC_UNIF:
+            z = alpha + (beta - alpha) * uniform_f64(w0, w1)
+            ok = log_f64(open_uniform_f64(w2, w3)) <= 0.5 * (c6 - z * z)
+        else:
+            z = alpha - log_f64(open_uniform_f64(w0, w1)) * c7
+            d = z - c6
+            ok = z <= beta and log_f64(open_uniform_f64(w2, w3)) <= -0.5 * (d * d)
+        x = mean + std * (sign * z)
+        if single:
+            x = F64(F32(x))
+        if ok and lo <= x <= hi:
+            return x
+    return min(max(x, lo), hi)
+
+
+def fill(dist: int, out: np.ndarray, seg_g, seg_o, seg_n, k0: int, k1: int, stream: int,
+         prm: np.ndarray) -> None:
+    """Fill the flat array ``out`` segment by segment (see the module docstring)."""
+    args = (dist, out, seg_g, seg_o, seg_n, U64(k0), U64(k1), U64(stream), prm)
+    if out.dtype == np.float32:
+        launch(_fill_f32_parallel, _fill_f32_serial, out.size, *args)
+    else:
+        launch(_fill_f64_parallel, _fill_f64_serial, out.size, *args)

@@ -1,0 +1,42 @@
+"""Regions of a tensor as segments of its flat (C-order) index space, for the fill kernels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Segments are cut at multiples of this many elements of the full tensor: they are the unit of
+#: parallel work, and a whole number of blocks for both dtypes.
+CHUNK = 1 << 16
+
+
+def segments(shape: tuple[int, ...], bounds: tuple[tuple[int, int], ...]):
+    """Split ``full[region]`` into runs ``(g, o, n)``: elements g..g+n-1 of the full tensor go to
+    out[o..o+n-1] of the C-ordered region.  Returns three int64 arrays."""
+    extent = [stop - start for start, stop in bounds]
+    size = math.prod(extent)
+    if size == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
+    # The innermost dimensions that the region covers whole join the run of the next one out.
+    p = len(shape) - 1
+    while p > 0 and extent[p] == shape[p]:
+        p -= 1
+    run = extent[p] * strides[p]
+    starts = np.array([bounds[p][0] * strides[p]], dtype=np.int64)
+    for i in range(p - 1, -1, -1):
+        offs = (np.arange(bounds[i][0], bounds[i][1], dtype=np.int64) * strides[i])[:, None]
+        starts = (offs + starts[None, :]).ravel()
+    if run <= CHUNK:
+        return starts, np.arange(starts.size, dtype=np.int64) * run, np.full(starts.size, run, np.int64)
+    gs, os_, ns = [], [], []
+    for r, g in enumerate(starts.tolist()):
+        cuts = np.arange((g // CHUNK + 1) * CHUNK, g + run, CHUNK, dtype=np.int64)
+        lo = np.concatenate(([g], cuts))
+        hi = np.concatenate((cuts, [g + run]))
+        gs.append(lo)
+        os_.append(lo - g + r * run)
+        ns.append(hi - lo)
+    return np.concatenate(gs), np.concatenate(os_), np.concatenate(ns)
