@@ -77,22 +77,23 @@ def _value_f32(dist, u, p0, p1, p2):
 def _block_f32(dist, out, base, b, k0, k1, stream, p0, p1, p2):
     """Block b (BLOCK_F32 elements) into out[base:]; vectorizes across counters."""
     j0 = U64(b) * U64(_CPB)
+    ob = out[base:base + C.BLOCK_F32]  # a view: indices provably in range, so LLVM vectorizes
     if dist == UNIFORM:
         for jj in range(_CPB):
             w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
-            out[base + jj] = _value_f32(UNIFORM, uniform_f32(w0), p0, p1, p2)
-            out[base + _CPB + jj] = _value_f32(UNIFORM, uniform_f32(w1), p0, p1, p2)
-            out[base + 2 * _CPB + jj] = _value_f32(UNIFORM, uniform_f32(w2), p0, p1, p2)
-            out[base + 3 * _CPB + jj] = _value_f32(UNIFORM, uniform_f32(w3), p0, p1, p2)
+            ob[jj] = _value_f32(UNIFORM, uniform_f32(w0), p0, p1, p2)
+            ob[_CPB + jj] = _value_f32(UNIFORM, uniform_f32(w1), p0, p1, p2)
+            ob[2 * _CPB + jj] = _value_f32(UNIFORM, uniform_f32(w2), p0, p1, p2)
+            ob[3 * _CPB + jj] = _value_f32(UNIFORM, uniform_f32(w3), p0, p1, p2)
     else:
         for jj in range(_CPB):
             w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
             z0, z1 = box_muller_f32(w0, w1)
             z2, z3 = box_muller_f32(w2, w3)
-            out[base + jj] = p0 + p1 * z0
-            out[base + _CPB + jj] = p0 + p1 * z1
-            out[base + 2 * _CPB + jj] = p0 + p1 * z2
-            out[base + 3 * _CPB + jj] = p0 + p1 * z3
+            ob[jj] = p0 + p1 * z0
+            ob[_CPB + jj] = p0 + p1 * z1
+            ob[2 * _CPB + jj] = p0 + p1 * z2
+            ob[3 * _CPB + jj] = p0 + p1 * z3
 
 
 @jit(inline=True)
@@ -120,16 +121,35 @@ def _segment_f32(dist, out, g0, o, n, k0, k1, stream, prm):
         out[o + g - g0] = _value_f32(base_dist, standard_f32(base_dist, g, k0, k1, stream, U64(0)),
                                      p0, p1, p2)
     if dist == TRUNC_NORMAL:
-        lo = F32(prm[2])
-        hi = F32(prm[3])
-        for i in range(n):
-            x = out[o + i]
-            if x < lo or x > hi:
-                for t in range(1, MAX_ATTEMPTS + 1):
-                    x = p0 + p1 * standard_f32(NORMAL, g0 + i, k0, k1, stream, U64(t))
-                    if lo <= x <= hi:
-                        break
-                out[o + i] = min(max(x, lo), hi)
+        _redraw_f32(out, g0, o, n, k0, k1, stream, p0, p1, F32(prm[2]), F32(prm[3]))
+
+
+@jit(inline=True)
+def _redraw_f32(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
+    """Redraw the values of out[o:o+n] outside [lo, hi], attempt t = 1, 2, ... (counter word 3)."""
+    pending = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):  # branch-free compaction of the rejected indices
+        x = out[o + i]
+        pending[m] = i
+        m += (x < lo) | (x > hi)
+    vals = np.empty(m, np.float32)
+    t = 1
+    while m > 0 and t <= MAX_ATTEMPTS:
+        for q in range(m):  # no branches: vectorizes across pending elements
+            vals[q] = p0 + p1 * standard_f32(NORMAL, g0 + pending[q], k0, k1, stream, U64(t))
+        left = 0
+        for q in range(m):
+            x = vals[q]
+            if lo <= x <= hi:
+                out[o + pending[q]] = x
+            else:
+                pending[left] = pending[q]
+                left += 1
+        m = left
+        t += 1
+    for q in range(m):  # MAX_ATTEMPTS rejections in a row: probability < 0.66**1000
+        out[o + pending[q]] = min(max(vals[q], lo), hi)
 
 
 @jit()
@@ -170,17 +190,18 @@ def _value_f64(dist, u, p0, p1, p2):
 def _block_f64(dist, out, base, b, k0, k1, stream, p0, p1, p2):
     """Block b (BLOCK_F64 elements) into out[base:]; vectorizes across counters."""
     j0 = U64(b) * U64(_CPB)
+    ob = out[base:base + C.BLOCK_F64]  # a view: indices provably in range, so LLVM vectorizes
     if dist == UNIFORM:
         for jj in range(_CPB):
             w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
-            out[base + jj] = _value_f64(UNIFORM, uniform_f64(w0, w1), p0, p1, p2)
-            out[base + _CPB + jj] = _value_f64(UNIFORM, uniform_f64(w2, w3), p0, p1, p2)
+            ob[jj] = _value_f64(UNIFORM, uniform_f64(w0, w1), p0, p1, p2)
+            ob[_CPB + jj] = _value_f64(UNIFORM, uniform_f64(w2, w3), p0, p1, p2)
     else:
         for jj in range(_CPB):
             w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
             z0, z1 = box_muller_f64(w0, w1, w2, w3)
-            out[base + jj] = p0 + p1 * z0
-            out[base + _CPB + jj] = p0 + p1 * z1
+            ob[jj] = p0 + p1 * z0
+            ob[_CPB + jj] = p0 + p1 * z1
 
 
 @jit(inline=True)
@@ -208,16 +229,35 @@ def _segment_f64(dist, out, g0, o, n, k0, k1, stream, prm):
         out[o + g - g0] = _value_f64(base_dist, standard_f64(base_dist, g, k0, k1, stream, U64(0)),
                                      p0, p1, p2)
     if dist == TRUNC_NORMAL:
-        lo = prm[2]
-        hi = prm[3]
-        for i in range(n):
-            x = out[o + i]
-            if x < lo or x > hi:
-                for t in range(1, MAX_ATTEMPTS + 1):
-                    x = p0 + p1 * standard_f64(NORMAL, g0 + i, k0, k1, stream, U64(t))
-                    if lo <= x <= hi:
-                        break
-                out[o + i] = min(max(x, lo), hi)
+        _redraw_f64(out, g0, o, n, k0, k1, stream, p0, p1, prm[2], prm[3])
+
+
+@jit(inline=True)
+def _redraw_f64(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
+    """Redraw the values of out[o:o+n] outside [lo, hi], attempt t = 1, 2, ... (counter word 3)."""
+    pending = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):  # branch-free compaction of the rejected indices
+        x = out[o + i]
+        pending[m] = i
+        m += (x < lo) | (x > hi)
+    vals = np.empty(m, np.float64)
+    t = 1
+    while m > 0 and t <= MAX_ATTEMPTS:
+        for q in range(m):  # no branches: vectorizes across pending elements
+            vals[q] = p0 + p1 * standard_f64(NORMAL, g0 + pending[q], k0, k1, stream, U64(t))
+        left = 0
+        for q in range(m):
+            x = vals[q]
+            if lo <= x <= hi:
+                out[o + pending[q]] = x
+            else:
+                pending[left] = pending[q]
+                left += 1
+        m = left
+        t += 1
+    for q in range(m):  # MAX_ATTEMPTS rejections in a row: probability < 0.66**1000
+        out[o + pending[q]] = min(max(vals[q], lo), hi)
 
 
 @jit()

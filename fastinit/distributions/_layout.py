@@ -19,6 +19,9 @@ def segments(shape: tuple[int, ...], bounds: tuple[tuple[int, int], ...]):
     if size == 0:
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
+    if not shape:  # a 0-d tensor is element 0
+        one = np.ones(1, np.int64)
+        return one - 1, one - 1, one
     strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
     # The innermost dimensions that the region covers whole join the run of the next one out.
     p = len(shape) - 1
