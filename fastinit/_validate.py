@@ -26,6 +26,10 @@ def is_int(value: object) -> bool:
 
 def check_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     """Normalize a shape: an int or a sequence of non-negative ints."""
+    if type(shape) is int and shape >= 0:
+        return (shape,)  # the common cases, checked cheaply
+    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+        return shape
     if is_int(shape):
         shape = (shape,)
     if isinstance(shape, (str, bytes)) or not isinstance(shape, (Sequence, np.ndarray)):
@@ -42,6 +46,8 @@ def check_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
 
 def check_dtype(dtype: object, out: np.ndarray | None = None) -> np.dtype:
     """Resolve ``dtype``: float32 or float64; ``None`` means ``out``'s dtype, else float32."""
+    if dtype is None and out is None:
+        return SUPPORTED_DTYPES[0]
     if dtype is None:
         if isinstance(out, np.ndarray):
             dtype = out.dtype
@@ -58,6 +64,8 @@ def check_dtype(dtype: object, out: np.ndarray | None = None) -> np.dtype:
 
 def check_real(name: str, value: object, *, finite: bool = True) -> float:
     """A real number (not a bool, not complex) as a Python float; finite unless told otherwise."""
+    if type(value) is float and (not finite or math.isfinite(value)):
+        return value  # the common case, checked cheaply
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {_describe(value)}")
     value = float(value)

@@ -14,7 +14,7 @@ from .._jit import BACKEND
 from .._validate import check_dtype, check_out, check_real, check_region, check_shape
 from ..random._seed import check_stream, seed_to_key
 from . import _constants, _kernels_np
-from ._layout import segments
+from ._layout import segments, whole
 from ._truncation import plan
 
 if BACKEND == "numba":
@@ -27,21 +27,21 @@ __all__ = ["uniform", "normal", "truncated_normal"]
 Shape = int | Sequence[int]
 Seed = int | np.random.SeedSequence | None
 Region = tuple[slice, ...] | None
+_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float32, np.float64)}
 
 
-def _run(dist, prm, shape, seed, stream, dtype, region, out) -> np.ndarray:
+def _run(dist, prm, shape, key, stream, dtype, region, out) -> np.ndarray:
     """Fill ``out`` (or a new array) with ``full[region]``; all arguments already checked."""
-    k0, k1 = seed_to_key(seed)
-    bounds = check_region(region, shape)
-    region_shape = tuple(stop - start for start, stop in bounds)
+    bounds = None if region is None else check_region(region, shape)
+    region_shape = shape if bounds is None else tuple(stop - start for start, stop in bounds)
     if out is None:
         out = np.empty(region_shape, dtype=dtype)
     else:
         check_out(out, region_shape, dtype)
     if out.size:
-        seg_g, seg_o, seg_n = segments(shape, bounds)
-        _kernels.fill(dist, out.reshape(-1), seg_g, seg_o, seg_n, k0, k1, stream,
-                      np.ascontiguousarray(prm, dtype=np.float64))
+        seg_g, seg_o, seg_n = whole(out.size) if bounds is None else segments(shape, bounds)
+        prm = np.array(prm + [0.0] * (9 - len(prm)), dtype=np.float64)
+        _kernels.fill(dist, out.reshape(-1), seg_g, seg_o, seg_n, key[0], key[1], stream, prm)
     return out
 
 
@@ -49,9 +49,7 @@ def _common(shape, seed, stream, dtype, out):
     shape = check_shape(shape)
     dtype = check_dtype(dtype, out)
     stream = check_stream(stream)
-    if seed is not None:
-        seed_to_key(seed)  # validate before anything else happens
-    return shape, dtype, stream
+    return shape, dtype, stream, seed_to_key(seed)
 
 
 def uniform(
@@ -105,7 +103,7 @@ def uniform(
     >>> bool((uniform((4, 4), seed=1)[1:3] == uniform((4, 4), seed=1, region=(slice(1, 3),))).all())
     True
     """
-    shape, dtype, stream = _common(shape, seed, stream, dtype, out)
+    shape, dtype, stream, key = _common(shape, seed, stream, dtype, out)
     low = check_real("low", low)
     high = check_real("high", high)
     if not low < high:
@@ -114,17 +112,16 @@ def uniform(
     lo_d, hi_d = t(low), t(high)
     if not lo_d < hi_d:
         raise ValueError(f"low={low!r} and high={high!r} are equal in {dtype}")
-    with np.errstate(over="ignore"):
-        scale = hi_d - lo_d
-    if not np.isfinite(scale):
+    if float(hi_d) - float(lo_d) > _MAX[dtype]:
         raise ValueError(f"high - low = {high - low!r} overflows {dtype}")
+    scale = hi_d - lo_d  # in dtype arithmetic: this is the stream's definition
     prm = [float(lo_d), float(scale), float(np.nextafter(hi_d, t(-np.inf)))]
-    return _run(_kernels_np.UNIFORM, prm, shape, seed, stream, dtype, region, out)
+    return _run(_kernels_np.UNIFORM, prm, shape, key, stream, dtype, region, out)
 
 
 def _check_scale(mean: float, std: float, dtype: np.dtype) -> None:
     max_z = _constants.MAX_ABS_Z_F32 if dtype == np.float32 else _constants.MAX_ABS_Z_F64
-    if abs(mean) + max_z * std > float(np.finfo(dtype).max):
+    if abs(mean) + max_z * std > _MAX[dtype]:
         raise ValueError(f"mean={mean!r} with std={std!r} can overflow {dtype}")
 
 
@@ -167,13 +164,13 @@ def normal(
     >>> round(float(z.mean()), 1), round(float(z.std()), 2)
     (0.0, 1.0)
     """
-    shape, dtype, stream = _common(shape, seed, stream, dtype, out)
+    shape, dtype, stream, key = _common(shape, seed, stream, dtype, out)
     mean = check_real("mean", mean)
     std = check_real("std", std)
     if std < 0:
         raise ValueError(f"std must be non-negative, got {std!r}")
     _check_scale(mean, std, dtype)
-    return _run(_kernels_np.NORMAL, [mean, std, 0.0], shape, seed, stream, dtype, region, out)
+    return _run(_kernels_np.NORMAL, [mean, std], shape, key, stream, dtype, region, out)
 
 
 def truncated_normal(
@@ -220,7 +217,7 @@ def truncated_normal(
     >>> bool((x >= 2).all() and (x <= 3).all())
     True
     """
-    shape, dtype, stream = _common(shape, seed, stream, dtype, out)
+    shape, dtype, stream, key = _common(shape, seed, stream, dtype, out)
     mean = check_real("mean", mean)
     std = check_real("std", std)
     a = check_real("a", a)
@@ -231,4 +228,4 @@ def truncated_normal(
         raise ValueError(f"a must be less than b, got a={a!r}, b={b!r}")
     _check_scale(mean, std, dtype)
     dist, prm = plan(mean, std, a, b, dtype)
-    return _run(dist, prm, shape, seed, stream, dtype, region, out)
+    return _run(dist, prm, shape, key, stream, dtype, region, out)

@@ -6,7 +6,7 @@ loop over counters; the partial blocks at its edges element by element.  Either 
 ``g`` gets the same bits, so any region, any segmentation and any thread count agree.  The NumPy
 twin is :mod:`fastinit.distributions._kernels_np`; the layout is ``docs/stream-spec.md``.
 
-``dist`` selects the distribution; ``prm`` (float64) carries its parameters:
+``dist`` selects the distribution; ``prm`` (9 float64) carries its parameters:
 
 ============  =========================  ==========================================
 dist          meaning                    prm
@@ -37,6 +37,9 @@ from ._transforms import (
 
 UNIFORM, NORMAL, TRUNC_NORMAL, TRUNC_UNIF, TRUNC_EXP = 0, 1, 2, 3, 4
 MAX_ATTEMPTS = 1000
+#: Up to this many elements of a partial block are computed one by one (a Philox call each);
+#: more, and the whole block is computed and the part copied out.
+PARTIAL_ALONE = 48
 
 U64 = np.uint64
 F32 = np.float32
@@ -97,6 +100,22 @@ def _block_f32(dist, out, base, b, k0, k1, stream, p0, p1, p2):
 
 
 @jit(inline=True)
+def _partial_f32(dist, out, o, g_start, g_end, k0, k1, stream, p0, p1, p2):
+    """Elements g_start..g_end-1, all in one block, into out[o:]: one by one if they are few,
+    else by computing their whole block (cheaper than a Philox call per element)."""
+    if g_end - g_start <= PARTIAL_ALONE:
+        for g in range(g_start, g_end):
+            out[o + g - g_start] = _value_f32(dist, standard_f32(dist, g, k0, k1, stream, U64(0)), p0, p1, p2)
+        return
+    b = g_start // C.BLOCK_F32
+    tmp = np.empty(C.BLOCK_F32, np.float32)
+    _block_f32(dist, tmp, 0, b, k0, k1, stream, p0, p1, p2)
+    off = g_start - b * C.BLOCK_F32
+    for i in range(g_end - g_start):
+        out[o + i] = tmp[off + i]
+
+
+@jit(inline=True)
 def _segment_f32(dist, out, g0, o, n, k0, k1, stream, prm):
     if dist >= TRUNC_UNIF:
         for i in range(n):
@@ -107,19 +126,12 @@ def _segment_f32(dist, out, g0, o, n, k0, k1, stream, prm):
     p1 = F32(prm[1])
     p2 = F32(prm[2])
     end = g0 + n
-    first = -(-g0 // C.BLOCK_F32) * C.BLOCK_F32
-    last = (end // C.BLOCK_F32) * C.BLOCK_F32
-    if first >= last:
-        first = end
-        last = end
-    for g in range(g0, first):
-        out[o + g - g0] = _value_f32(base_dist, standard_f32(base_dist, g, k0, k1, stream, U64(0)),
-                                     p0, p1, p2)
+    first = min(-(-g0 // C.BLOCK_F32) * C.BLOCK_F32, end)
+    last = max((end // C.BLOCK_F32) * C.BLOCK_F32, first)
+    _partial_f32(base_dist, out, o, g0, first, k0, k1, stream, p0, p1, p2)
     for b in range(first // C.BLOCK_F32, last // C.BLOCK_F32):
         _block_f32(base_dist, out, o + b * C.BLOCK_F32 - g0, b, k0, k1, stream, p0, p1, p2)
-    for g in range(last, end):
-        out[o + g - g0] = _value_f32(base_dist, standard_f32(base_dist, g, k0, k1, stream, U64(0)),
-                                     p0, p1, p2)
+    _partial_f32(base_dist, out, o + last - g0, last, end, k0, k1, stream, p0, p1, p2)
     if dist == TRUNC_NORMAL:
         _redraw_f32(out, g0, o, n, k0, k1, stream, p0, p1, F32(prm[2]), F32(prm[3]))
 
@@ -154,14 +166,16 @@ def _redraw_f32(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
 
 @jit()
 def _fill_f32_serial(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+    key0, key1, ctr2 = U64(k0), U64(k1), U64(stream)
     for s in range(seg_g.shape[0]):
-        _segment_f32(dist, out, seg_g[s], seg_o[s], seg_n[s], k0, k1, stream, prm)
+        _segment_f32(dist, out, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr2, prm)
 
 
 @jit(parallel=True)
 def _fill_f32_parallel(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+    key0, key1, ctr2 = U64(k0), U64(k1), U64(stream)
     for s in prange(seg_g.shape[0]):
-        _segment_f32(dist, out, seg_g[s], seg_o[s], seg_n[s], k0, k1, stream, prm)
+        _segment_f32(dist, out, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr2, prm)
 
 
 # ---- float64 ----------------------------------------------------------------------------------
@@ -205,6 +219,22 @@ def _block_f64(dist, out, base, b, k0, k1, stream, p0, p1, p2):
 
 
 @jit(inline=True)
+def _partial_f64(dist, out, o, g_start, g_end, k0, k1, stream, p0, p1, p2):
+    """Elements g_start..g_end-1, all in one block, into out[o:]: one by one if they are few,
+    else by computing their whole block (cheaper than a Philox call per element)."""
+    if g_end - g_start <= PARTIAL_ALONE:
+        for g in range(g_start, g_end):
+            out[o + g - g_start] = _value_f64(dist, standard_f64(dist, g, k0, k1, stream, U64(0)), p0, p1, p2)
+        return
+    b = g_start // C.BLOCK_F64
+    tmp = np.empty(C.BLOCK_F64, np.float64)
+    _block_f64(dist, tmp, 0, b, k0, k1, stream, p0, p1, p2)
+    off = g_start - b * C.BLOCK_F64
+    for i in range(g_end - g_start):
+        out[o + i] = tmp[off + i]
+
+
+@jit(inline=True)
 def _segment_f64(dist, out, g0, o, n, k0, k1, stream, prm):
     if dist >= TRUNC_UNIF:
         for i in range(n):
@@ -215,19 +245,12 @@ def _segment_f64(dist, out, g0, o, n, k0, k1, stream, prm):
     p1 = prm[1]
     p2 = prm[2]
     end = g0 + n
-    first = -(-g0 // C.BLOCK_F64) * C.BLOCK_F64
-    last = (end // C.BLOCK_F64) * C.BLOCK_F64
-    if first >= last:
-        first = end
-        last = end
-    for g in range(g0, first):
-        out[o + g - g0] = _value_f64(base_dist, standard_f64(base_dist, g, k0, k1, stream, U64(0)),
-                                     p0, p1, p2)
+    first = min(-(-g0 // C.BLOCK_F64) * C.BLOCK_F64, end)
+    last = max((end // C.BLOCK_F64) * C.BLOCK_F64, first)
+    _partial_f64(base_dist, out, o, g0, first, k0, k1, stream, p0, p1, p2)
     for b in range(first // C.BLOCK_F64, last // C.BLOCK_F64):
         _block_f64(base_dist, out, o + b * C.BLOCK_F64 - g0, b, k0, k1, stream, p0, p1, p2)
-    for g in range(last, end):
-        out[o + g - g0] = _value_f64(base_dist, standard_f64(base_dist, g, k0, k1, stream, U64(0)),
-                                     p0, p1, p2)
+    _partial_f64(base_dist, out, o + last - g0, last, end, k0, k1, stream, p0, p1, p2)
     if dist == TRUNC_NORMAL:
         _redraw_f64(out, g0, o, n, k0, k1, stream, p0, p1, prm[2], prm[3])
 
@@ -262,14 +285,16 @@ def _redraw_f64(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
 
 @jit()
 def _fill_f64_serial(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+    key0, key1, ctr2 = U64(k0), U64(k1), U64(stream)
     for s in range(seg_g.shape[0]):
-        _segment_f64(dist, out, seg_g[s], seg_o[s], seg_n[s], k0, k1, stream, prm)
+        _segment_f64(dist, out, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr2, prm)
 
 
 @jit(parallel=True)
 def _fill_f64_parallel(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+    key0, key1, ctr2 = U64(k0), U64(k1), U64(stream)
     for s in prange(seg_g.shape[0]):
-        _segment_f64(dist, out, seg_g[s], seg_o[s], seg_n[s], k0, k1, stream, prm)
+        _segment_f64(dist, out, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr2, prm)
 
 
 # ---- truncated normal, uniform and exponential proposals (float64 arithmetic) ------------------
@@ -305,7 +330,7 @@ def truncated_tail(dist, g, k0, k1, stream, prm, single):
 def fill(dist: int, out: np.ndarray, seg_g, seg_o, seg_n, k0: int, k1: int, stream: int,
          prm: np.ndarray) -> None:
     """Fill the flat array ``out`` segment by segment (see the module docstring)."""
-    args = (dist, out, seg_g, seg_o, seg_n, U64(k0), U64(k1), U64(stream), prm)
+    args = (dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm)
     if out.dtype == np.float32:
         launch(_fill_f32_parallel, _fill_f32_serial, out.size, *args)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -9,6 +10,18 @@ import numpy as np
 #: Segments are cut at multiples of this many elements of the full tensor: they are the unit of
 #: parallel work, and a whole number of blocks for both dtypes.
 CHUNK = 1 << 16
+
+
+@functools.lru_cache(maxsize=256)
+def whole(size: int):
+    """Segments of a whole tensor of ``size`` elements, cut at multiples of CHUNK (cached,
+    read-only: the same small fills are asked for again and again)."""
+    starts = np.arange(0, size, CHUNK, dtype=np.int64)
+    lengths = np.full(starts.size, CHUNK, dtype=np.int64)
+    lengths[-1] = size - starts[-1]
+    starts.flags.writeable = False
+    lengths.flags.writeable = False
+    return starts, starts, lengths
 
 
 def segments(shape: tuple[int, ...], bounds: tuple[tuple[int, int], ...]):

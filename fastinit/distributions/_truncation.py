@@ -34,7 +34,7 @@ def representable_bounds(a: float, b: float, dtype: np.dtype) -> tuple[float, fl
     return float(lo), float(hi)
 
 
-def plan(mean: float, std: float, a: float, b: float, dtype: np.dtype) -> tuple[int, np.ndarray]:
+def plan(mean: float, std: float, a: float, b: float, dtype: np.dtype) -> tuple[int, list]:
     """Return ``(dist, prm)`` for the fill kernels (see ``_kernels``)."""
     lo, hi = representable_bounds(a, b, dtype)
     if lo > hi:
@@ -43,16 +43,12 @@ def plan(mean: float, std: float, a: float, b: float, dtype: np.dtype) -> tuple[
     sign = 1.0
     if alpha + beta < 0:
         alpha, beta, sign = -beta, -alpha, -1.0
-    prm = np.zeros(9)
-    prm[:6] = mean, std, lo, hi, alpha, beta
-    prm[8] = sign
+    head = [mean, std, lo, hi, alpha, beta]
     if alpha <= 0 and beta >= 1:
-        return TRUNC_NORMAL, prm
+        return TRUNC_NORMAL, head + [0.0, 0.0, sign]
     if alpha <= 0:
-        return TRUNC_UNIF, prm  # m**2 = 0
+        return TRUNC_UNIF, head + [0.0, 0.0, sign]  # m**2 = 0
     if (beta - alpha) * (beta + alpha) <= 2:
-        prm[6] = alpha * alpha
-        return TRUNC_UNIF, prm
+        return TRUNC_UNIF, head + [alpha * alpha, 0.0, sign]
     lam = (alpha + math.sqrt(alpha * alpha + 4.0)) / 2.0
-    prm[6], prm[7] = lam, 1.0 / lam
-    return TRUNC_EXP, prm
+    return TRUNC_EXP, head + [lam, 1.0 / lam, sign]

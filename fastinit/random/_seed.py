@@ -62,6 +62,8 @@ def seed_to_key(seed: int | np.random.SeedSequence | None) -> tuple[int, int]:
     >>> seed_to_key(2**32 + 5)
     (5, 1)
     """
+    if type(seed) is int and 0 <= seed < SEED_LIMIT:
+        return seed & 0xFFFFFFFF, seed >> 32  # the common case, checked cheaply
     if seed is None:
         seed = fresh_seed()
     if isinstance(seed, np.random.SeedSequence):
