@@ -6,6 +6,8 @@ Element ``i`` (C order) of a fill depends only on the seed, the stream, ``i`` an
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Sequence
 
 import numpy as np
@@ -115,8 +117,22 @@ def uniform(
     if float(hi_d) - float(lo_d) > _MAX[dtype]:
         raise ValueError(f"high - low = {high - low!r} overflows {dtype}")
     scale = hi_d - lo_d  # in dtype arithmetic: this is the stream's definition
-    prm = [float(lo_d), float(scale), float(np.nextafter(hi_d, t(-np.inf)))]
+    prm = [float(lo_d), float(scale), _below(float(hi_d), dtype)]
     return _run(_kernels_np.UNIFORM, prm, shape, key, stream, dtype, region, out)
+
+
+def _below(x: float, dtype: np.dtype) -> float:
+    """The largest ``dtype`` value below ``x`` (``x`` itself a ``dtype`` value)."""
+    if dtype == np.float64:
+        return math.nextafter(x, -math.inf)
+    bits = struct.unpack("<I", struct.pack("<f", x))[0]
+    if x > 0:
+        bits -= 1
+    elif x < 0:
+        bits += 1
+    else:
+        bits = 0x80000001  # below +-0: the negative smallest subnormal
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
 
 
 def _check_scale(mean: float, std: float, dtype: np.dtype) -> None:

@@ -99,10 +99,11 @@ def _block_f32(dist, out, base, b, k0, k1, stream, p0, p1, p2):
             ob[3 * _CPB + jj] = p0 + p1 * z3
 
 
-@jit(inline=True)
+@jit()
 def _partial_f32(dist, out, o, g_start, g_end, k0, k1, stream, p0, p1, p2):
     """Elements g_start..g_end-1, all in one block, into out[o:]: one by one if they are few,
-    else by computing their whole block (cheaper than a Philox call per element)."""
+    else by computing their whole block (cheaper than a Philox call per element).
+    """
     if g_end - g_start <= PARTIAL_ALONE:
         for g in range(g_start, g_end):
             out[o + g - g_start] = _value_f32(dist, standard_f32(dist, g, k0, k1, stream, U64(0)), p0, p1, p2)
@@ -136,7 +137,7 @@ def _segment_f32(dist, out, g0, o, n, k0, k1, stream, prm):
         _redraw_f32(out, g0, o, n, k0, k1, stream, p0, p1, F32(prm[2]), F32(prm[3]))
 
 
-@jit(inline=True)
+@jit()
 def _redraw_f32(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
     """Redraw the values of out[o:o+n] outside [lo, hi], attempt t = 1, 2, ... (counter word 3)."""
     pending = np.empty(n, np.int64)
@@ -218,10 +219,11 @@ def _block_f64(dist, out, base, b, k0, k1, stream, p0, p1, p2):
             ob[_CPB + jj] = p0 + p1 * z1
 
 
-@jit(inline=True)
+@jit()
 def _partial_f64(dist, out, o, g_start, g_end, k0, k1, stream, p0, p1, p2):
     """Elements g_start..g_end-1, all in one block, into out[o:]: one by one if they are few,
-    else by computing their whole block (cheaper than a Philox call per element)."""
+    else by computing their whole block (cheaper than a Philox call per element).
+    """
     if g_end - g_start <= PARTIAL_ALONE:
         for g in range(g_start, g_end):
             out[o + g - g_start] = _value_f64(dist, standard_f64(dist, g, k0, k1, stream, U64(0)), p0, p1, p2)
@@ -255,7 +257,7 @@ def _segment_f64(dist, out, g0, o, n, k0, k1, stream, prm):
         _redraw_f64(out, g0, o, n, k0, k1, stream, p0, p1, prm[2], prm[3])
 
 
-@jit(inline=True)
+@jit()
 def _redraw_f64(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
     """Redraw the values of out[o:o+n] outside [lo, hi], attempt t = 1, 2, ... (counter word 3)."""
     pending = np.empty(n, np.int64)
@@ -298,7 +300,7 @@ def _fill_f64_parallel(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
 
 
 # ---- truncated normal, uniform and exponential proposals (float64 arithmetic) ------------------
-@jit(inline=True)
+@jit()
 def truncated_tail(dist, g, k0, k1, stream, prm, single):
     """Element g of a truncated normal drawn by rejection from its own counters (g, stream, tag|t).
 

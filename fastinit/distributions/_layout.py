@@ -15,7 +15,8 @@ CHUNK = 1 << 16
 @functools.lru_cache(maxsize=256)
 def whole(size: int):
     """Segments of a whole tensor of ``size`` elements, cut at multiples of CHUNK (cached,
-    read-only: the same small fills are asked for again and again)."""
+    read-only: the same small fills are asked for again and again).
+    """
     starts = np.arange(0, size, CHUNK, dtype=np.int64)
     lengths = np.full(starts.size, CHUNK, dtype=np.int64)
     lengths[-1] = size - starts[-1]
@@ -26,7 +27,8 @@ def whole(size: int):
 
 def segments(shape: tuple[int, ...], bounds: tuple[tuple[int, int], ...]):
     """Split ``full[region]`` into runs ``(g, o, n)``: elements g..g+n-1 of the full tensor go to
-    out[o..o+n-1] of the C-ordered region.  Returns three int64 arrays."""
+    out[o..o+n-1] of the C-ordered region.  Returns three int64 arrays.
+    """
     extent = [stop - start for start, stop in bounds]
     size = math.prod(extent)
     if size == 0:

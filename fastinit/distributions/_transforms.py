@@ -78,7 +78,7 @@ def quarter_turn(q, c, s):
     odd = (q & U64(1)) == U64(1)
     x = s if odd else c
     y = c if odd else s
-    sx = 1.0 - 2.0 * F64(((q ^ (q >> U64(1))) & U64(1)))
+    sx = 1.0 - 2.0 * F64((q ^ (q >> U64(1))) & U64(1))
     sy = 1.0 - 2.0 * F64(q >> U64(1))
     return x, y, sx, sy
 
