@@ -138,14 +138,53 @@ def _segment_f32(dist, out, g0, o, n, k0, k1, stream, prm):
 
 
 @jit()
-def _redraw_f32(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
-    """Redraw the values of out[o:o+n] outside [lo, hi], attempt t = 1, 2, ... (counter word 3)."""
+def _rejects_f32(out, g0, o, n, lo, hi):
+    """Offsets i of the values out[o+i] outside [lo, hi] (any order).
+
+    Inside whole blocks the scan goes by counter: a vectorized pass flags the counters with any
+    rejected slot, and only those are looked at, which is much cheaper than a branch per value.
+    """
     pending = np.empty(n, np.int64)
     m = 0
-    for i in range(n):  # branch-free compaction of the rejected indices
+    first = min(-(-g0 // C.BLOCK_F32) * C.BLOCK_F32, g0 + n)
+    last = max(((g0 + n) // C.BLOCK_F32) * C.BLOCK_F32, first)
+    for i in range(first - g0):
         x = out[o + i]
         pending[m] = i
         m += (x < lo) | (x > hi)
+    flags = np.empty(_CPB, np.uint8)
+    hits = np.empty(_CPB, np.int64)
+    for blk in range(first // C.BLOCK_F32, last // C.BLOCK_F32):
+        base = blk * C.BLOCK_F32 - g0
+        ob = out[o + base:o + base + C.BLOCK_F32]
+        for jj in range(_CPB):
+            bad = np.uint8(0)
+            for w in range(C.ELEMENTS_PER_COUNTER_F32):
+                x = ob[w * _CPB + jj]
+                bad |= np.uint8((x < lo) | (x > hi))
+            flags[jj] = bad
+        h = 0
+        for jj in range(_CPB):
+            hits[h] = jj
+            h += flags[jj]
+        for q in range(h):
+            jj = hits[q]
+            for w in range(C.ELEMENTS_PER_COUNTER_F32):
+                x = ob[w * _CPB + jj]
+                pending[m] = base + w * _CPB + jj
+                m += (x < lo) | (x > hi)
+    for i in range(last - g0, n):
+        x = out[o + i]
+        pending[m] = i
+        m += (x < lo) | (x > hi)
+    return pending[:m]
+
+
+@jit()
+def _redraw_f32(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
+    """Redraw the values of out[o:o+n] outside [lo, hi], attempt t = 1, 2, ... (counter word 3)."""
+    pending = _rejects_f32(out, g0, o, n, lo, hi)
+    m = pending.size
     vals = np.empty(m, np.float32)
     t = 1
     while m > 0 and t <= MAX_ATTEMPTS:
@@ -258,14 +297,53 @@ def _segment_f64(dist, out, g0, o, n, k0, k1, stream, prm):
 
 
 @jit()
-def _redraw_f64(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
-    """Redraw the values of out[o:o+n] outside [lo, hi], attempt t = 1, 2, ... (counter word 3)."""
+def _rejects_f64(out, g0, o, n, lo, hi):
+    """Offsets i of the values out[o+i] outside [lo, hi] (any order).
+
+    Inside whole blocks the scan goes by counter: a vectorized pass flags the counters with any
+    rejected slot, and only those are looked at, which is much cheaper than a branch per value.
+    """
     pending = np.empty(n, np.int64)
     m = 0
-    for i in range(n):  # branch-free compaction of the rejected indices
+    first = min(-(-g0 // C.BLOCK_F64) * C.BLOCK_F64, g0 + n)
+    last = max(((g0 + n) // C.BLOCK_F64) * C.BLOCK_F64, first)
+    for i in range(first - g0):
         x = out[o + i]
         pending[m] = i
         m += (x < lo) | (x > hi)
+    flags = np.empty(_CPB, np.uint8)
+    hits = np.empty(_CPB, np.int64)
+    for blk in range(first // C.BLOCK_F64, last // C.BLOCK_F64):
+        base = blk * C.BLOCK_F64 - g0
+        ob = out[o + base:o + base + C.BLOCK_F64]
+        for jj in range(_CPB):
+            bad = np.uint8(0)
+            for w in range(C.ELEMENTS_PER_COUNTER_F64):
+                x = ob[w * _CPB + jj]
+                bad |= np.uint8((x < lo) | (x > hi))
+            flags[jj] = bad
+        h = 0
+        for jj in range(_CPB):
+            hits[h] = jj
+            h += flags[jj]
+        for q in range(h):
+            jj = hits[q]
+            for w in range(C.ELEMENTS_PER_COUNTER_F64):
+                x = ob[w * _CPB + jj]
+                pending[m] = base + w * _CPB + jj
+                m += (x < lo) | (x > hi)
+    for i in range(last - g0, n):
+        x = out[o + i]
+        pending[m] = i
+        m += (x < lo) | (x > hi)
+    return pending[:m]
+
+
+@jit()
+def _redraw_f64(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
+    """Redraw the values of out[o:o+n] outside [lo, hi], attempt t = 1, 2, ... (counter word 3)."""
+    pending = _rejects_f64(out, g0, o, n, lo, hi)
+    m = pending.size
     vals = np.empty(m, np.float64)
     t = 1
     while m > 0 and t <= MAX_ATTEMPTS:
