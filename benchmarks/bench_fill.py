@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import fastinit
+from benchmarks.conftest import QUICK
+from fastinit import distributions as D
 from fastinit._jit import jit, prange
 from fastinit.distributions import _kernels, _kernels_np
-from fastinit import distributions as D
-from benchmarks.conftest import QUICK
 
 SIZES = [2**10, 2**16, 2**20] if QUICK else [2**10, 2**16, 2**20, 2**24, 2**26]
 TWIN_MAX = 2**20 if QUICK else 2**24
