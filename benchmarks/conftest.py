@@ -15,9 +15,12 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["numba"] = numba.__version__
     machine_info["numpy"] = np.__version__
     machine_info["numba_threads"] = numba.get_num_threads()
-    machine_info["cpu_flags"] = " ".join(
-        f for f in ("avx2", "avx512f") if f in open("/proc/cpuinfo").read()
-    ) if os.path.exists("/proc/cpuinfo") else platform.processor()
+    flags = platform.processor()
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+        flags = " ".join(f for f in ("avx2", "avx512f") if f in info)
+    machine_info["cpu_flags"] = flags
     try:
         from threadpoolctl import threadpool_info
 
