@@ -51,7 +51,9 @@ def test_kernel_equals_twin_bit_for_bit(fill, kw, dtype):
 @pytest.mark.parametrize("fill,kw", FILLS[::2], ids=FILL_IDS[::2])
 def test_region_equals_slice_of_full(fill, kw, dtype):
     full = fill((5, 7, 2049), seed=3, dtype=dtype, **kw)
-    for region in [(slice(1, 4), slice(2, 6), slice(100, 1900)), (slice(4, 5),), (slice(-2, None), slice(0, 7), slice(-5, None))]:
+    regions = [(slice(1, 4), slice(2, 6), slice(100, 1900)), (slice(4, 5),),
+               (slice(-2, None), slice(0, 7), slice(-5, None))]
+    for region in regions:
         part = fill((5, 7, 2049), seed=3, dtype=dtype, region=region, **kw)
         assert same_bits(part, np.ascontiguousarray(full[region]))
 
