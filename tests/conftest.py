@@ -17,12 +17,12 @@ NUMBA = fastinit.BACKEND == "numba"
 @contextlib.contextmanager
 def twin_backend():
     """Run the fills on the NumPy twin inside the block (whatever the configured backend)."""
-    saved = D._kernels
-    D._kernels = _kernels_np
+    saved = D._backend
+    D._backend = _kernels_np
     try:
         yield
     finally:
-        D._kernels = saved
+        D._backend = saved
 
 
 @contextlib.contextmanager

@@ -19,10 +19,12 @@ from . import _constants, _kernels_np
 from ._layout import segments, whole
 from ._truncation import plan
 
+# The fill implementation in use. (Not named ``_kernels``: importing the submodule of that name
+# would rebind the package attribute to the compiled module, whatever the backend.)
 if BACKEND == "numba":
-    from . import _kernels
+    from . import _kernels as _backend
 else:
-    _kernels = _kernels_np
+    _backend = _kernels_np
 
 __all__ = ["uniform", "normal", "truncated_normal"]
 
@@ -43,7 +45,7 @@ def _run(dist, prm, shape, key, stream, dtype, region, out) -> np.ndarray:
     if out.size:
         seg_g, seg_o, seg_n = whole(out.size) if bounds is None else segments(shape, bounds)
         prm = np.array(prm + [0.0] * (9 - len(prm)), dtype=np.float64)
-        _kernels.fill(dist, out.reshape(-1), seg_g, seg_o, seg_n, key[0], key[1], stream, prm)
+        _backend.fill(dist, out.reshape(-1), seg_g, seg_o, seg_n, key[0], key[1], stream, prm)
     return out
 
 
