@@ -109,8 +109,11 @@ def test_threading_layer_is_fork_safe():
 
 def test_numpy_backend_gives_the_same_bits():
     env = dict(os.environ, FASTINIT_BACKEND="numpy")
-    code = ("import fastinit; from tests.test_threading import _all_fills, _digest; "
-            "print(fastinit.BACKEND, _digest(_all_fills()))")
+    # importing the compiled module (as doctest collection does) must not switch the backend back
+    code = ("import fastinit, fastinit.distributions._kernels; "
+            "from tests.test_threading import _all_fills, _digest; "
+            "print(fastinit.BACKEND, fastinit.distributions._backend.__name__.rsplit('.', 1)[-1], "
+            "_digest(_all_fills()))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, timeout=600).stdout.split()
-    assert out == ["numpy", _digest(_all_fills())]
+    assert out == ["numpy", "_kernels_np", _digest(_all_fills())]
