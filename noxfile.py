@@ -1,4 +1,4 @@
-"""nox sessions: tests on Python 3.10-3.13, the NumPy twin, lint and benchmarks.
+"""nox sessions: tests on Python 3.10-3.13, the NumPy twin, lint, the documentation site and benchmarks.
 
 Interpreters come from PATH, or from pyenv when it is installed (all of its 3.10-3.13 versions are
 made visible); a missing interpreter is skipped, not an error.
@@ -55,6 +55,21 @@ def lint(session: nox.Session) -> None:
     """ruff over the package, tests, benchmarks and this file."""
     session.install("ruff")
     session.run("ruff", "check", "fastinit", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """Build the site strictly (every warning an error), then check every page in headless Chromium.
+
+    Screenshots of the home, API and diagnostics pages land in ``site-screenshots/``.  Chromium is
+    Debian's ``chromium`` (or ``FASTINIT_CHROMIUM``); without it the browser check fails here.
+    """
+    _install(session, "test,docs")
+    session.run("mkdocs", "build", "--strict", "-d", "site", env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("python", "-m", "pytest", "tests/test_site.py", "-p", "no:cacheprovider", *session.posargs,
+                env={"FASTINIT_SITE_SCREENSHOTS": "site-screenshots"})
+    if not (shutil.which("chromium") or os.environ.get("FASTINIT_CHROMIUM")):
+        session.error("no Chromium: the browser check was skipped (apt-get install chromium)")
 
 
 @nox.session(python="3.11")
