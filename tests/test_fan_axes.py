@@ -143,7 +143,7 @@ def test_fans_and_variance_equal_jax(jax_nn, case, mode, distribution):
 def test_uniform_bound_equals_jax(jax_nn, kw):
     """Both libraries' uniform variance_scaling fill [-b, b) with the same b = sqrt(3 scale / n)."""
     jax, private = jax_nn
-    shape = (20, 30, 40, 50)
+    shape = (8, 12, 30, 40)
     ours = fastinit.variance_scaling(shape, 3.0, "fan_avg", "uniform", layout="keras", seed=0, **kw)
     theirs = np.asarray(jax.nn.initializers.variance_scaling(3.0, "fan_avg", "uniform", **kw)(
         jax.random.key(0), shape, np.float32))
