@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import importlib.util
 
+
+def _missing(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is None
+    except (ImportError, ValueError):  # a parent package missing, or a module set to None
+        return True
+
+
 collect_ignore = []
 
-# fastinit.jax needs jax; fastinit.dask needs dask.array (and its tests, distributed).
-if importlib.util.find_spec("jax") is None:
+# fastinit.jax needs jax; fastinit.dask needs dask.array; the sharded guide runs both.
+if _missing("jax"):
     collect_ignore.append("fastinit/jax.py")
-if importlib.util.find_spec("dask") is None or importlib.util.find_spec("dask.array") is None:
+if _missing("dask") or _missing("dask.array"):
     collect_ignore.append("fastinit/dask.py")
-# The sharded-initialization guide runs both.
-if "fastinit/jax.py" in collect_ignore or "fastinit/dask.py" in collect_ignore:
+if collect_ignore:
     collect_ignore.append("docs/sharded.md")
