@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 API = (ROOT / "docs" / "api.md").read_text()
 NAMES = [n for n in fastinit.__all__ if n not in ("BACKEND", "random")]
 RANDOM_NAMES = list(fastinit.random.__all__)
+OPTIONAL = ("torch", "jax", "jaxlib", "flax", "dask", "distributed")
 DIRECTIVES = re.findall(r"^::: ([\w.]+)$", API, re.M)
 
 
@@ -61,4 +62,9 @@ def test_api_directives_name_real_objects():
 
     for path in DIRECTIVES:
         module, _, attr = path.rpartition(".")
-        assert hasattr(importlib.import_module(module), attr), f"docs/api.md: no object {path}"
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as e:  # an integration whose framework is not installed here
+            assert e.name in OPTIONAL, e
+            continue
+        assert hasattr(mod, attr), f"docs/api.md: no object {path}"

@@ -84,6 +84,9 @@ def _child_fill(queue):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+# Once tests/test_jax.py has imported jax in this process, jax warns at every fork; the child
+# here runs fastinit only, never jax, so that warning does not apply.
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
 def test_forked_child_can_fill_after_parent_filled():
     parent = _digest(_all_fills())  # the parent has run parallel kernels
     ctx = multiprocessing.get_context("fork")

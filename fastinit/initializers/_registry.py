@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from .._validate import check_real, check_shape
 from ..distributions import normal, truncated_normal, uniform
 from ._checks import check_choice, check_non_negative, check_positive, check_positive_int
-from ._fans import MODES, check_layout, fans, select_fan
+from ._fans import MODES, check_layout, fan_axes, fans, select_fan
 from ._gains import gain_squared
 from ._orthogonal import flat_dims, orthogonal
 from ._schemes import (
@@ -121,8 +121,9 @@ def get_initializer(name: str) -> Callable:
     return INITIALIZERS[_canonical(name)]
 
 
-def _fan(name: str, shape: tuple[int, ...], layout: str, mode: str) -> float:
-    fan_in, fan_out = fans(shape, layout)
+def _fan(name: str, shape: tuple[int, ...], layout: str, mode: str, kw: dict) -> float:
+    axes = fan_axes(shape, layout, kw.get("in_axis"), kw.get("out_axis"), kw.get("batch_axis"))
+    fan_in, fan_out = fans(shape, layout, axes)
     if fan_in == 0 or fan_out == 0:
         raise ValueError(
             f"{name} has no variance for a zero fan: fan_in={fan_in}, fan_out={fan_out} "
@@ -233,15 +234,15 @@ def _variance(name: str, shape: tuple[int, ...], kw: dict) -> float:
         scale = check_positive("scale", kw["scale"])
         mode = check_choice("Mode", kw["mode"], MODES)
         check_choice("Distribution", kw["distribution"], DISTRIBUTIONS)
-        return scale / _fan(name, shape, layout, mode)
+        return scale / _fan(name, shape, layout, mode, kw)
     if name in ("xavier_uniform", "xavier_normal"):
         gain = check_positive("gain", kw["gain"])
-        return gain**2 / _fan(name, shape, layout, "fan_avg")
+        return gain**2 / _fan(name, shape, layout, "fan_avg", kw)
     if name in ("he_uniform", "he_normal"):
         mode = check_choice("Mode", kw["mode"], HE_MODES)
-        return gain_squared(kw["nonlinearity"], kw["a"]) / _fan(name, shape, layout, mode)
+        return gain_squared(kw["nonlinearity"], kw["a"]) / _fan(name, shape, layout, mode, kw)
     if name in ("lecun_uniform", "lecun_normal"):
-        return 1.0 / _fan(name, shape, layout, "fan_in")
+        return 1.0 / _fan(name, shape, layout, "fan_in", kw)
     if name == "orthogonal":
         gain = check_positive("gain", kw["gain"])
         rows, cols = flat_dims(shape, layout)

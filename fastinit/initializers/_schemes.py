@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._checks import Call, check_choice, check_positive
-from ._fans import check_layout
+from ._fans import Axes, check_layout, fan_axes
 from ._gains import gain_squared
 from ._variance_scaling import scaled_fill
 
@@ -22,10 +22,15 @@ Region = tuple[slice, ...] | None
 HE_MODES = ("fan_in", "fan_out")
 
 
-def _draw(shape, seed, stream, dtype, region, out, layout, scale, mode, distribution):
-    """Check the common arguments, then draw with variance ``scale / fan``."""
+def _draw(shape, seed, stream, dtype, region, out, layout, axes, scale, mode, distribution):
+    """Check the common arguments, then draw with variance ``scale / fan``.
+
+    ``axes`` is ``(in_axis, out_axis, batch_axis)`` as the caller got them.
+    """
     call = Call(shape, seed, stream, dtype, region, out)
-    return scaled_fill(call, scale, mode, distribution, check_layout(layout), stacklevel=3)
+    layout = check_layout(layout)
+    checked = fan_axes(call.shape, layout, *axes)
+    return scaled_fill(call, scale, mode, distribution, layout, stacklevel=3, axes=checked)
 
 
 def xavier_uniform(
@@ -33,6 +38,9 @@ def xavier_uniform(
     gain: float = 1.0,
     *,
     layout: str = "torch",
+    in_axis: Axes = None,
+    out_axis: Axes = None,
+    batch_axis: Axes = None,
     seed: Seed = None,
     stream: int = 0,
     dtype: object = None,
@@ -55,7 +63,7 @@ def xavier_uniform(
         The full weight shape, at least 2-D.
     gain : float
         Positive and finite; see :func:`calculate_gain`.
-    layout, seed, stream, dtype, region, out
+    layout, in_axis, out_axis, batch_axis, seed, stream, dtype, region, out
         As in :func:`variance_scaling`.
 
     Returns
@@ -80,7 +88,8 @@ def xavier_uniform(
     (True, 1.0)
     """
     gain = check_positive("gain", gain)
-    return _draw(shape, seed, stream, dtype, region, out, layout, gain**2, "fan_avg", "uniform")
+    return _draw(shape, seed, stream, dtype, region, out, layout, (in_axis, out_axis, batch_axis),
+                 gain**2, "fan_avg", "uniform")
 
 
 def xavier_normal(
@@ -88,6 +97,9 @@ def xavier_normal(
     gain: float = 1.0,
     *,
     layout: str = "torch",
+    in_axis: Axes = None,
+    out_axis: Axes = None,
+    batch_axis: Axes = None,
     seed: Seed = None,
     stream: int = 0,
     dtype: object = None,
@@ -110,7 +122,7 @@ def xavier_normal(
         The full weight shape, at least 2-D.
     gain : float
         Positive and finite; see :func:`calculate_gain`.
-    layout, seed, stream, dtype, region, out
+    layout, in_axis, out_axis, batch_axis, seed, stream, dtype, region, out
         As in :func:`variance_scaling`.
 
     Returns
@@ -134,7 +146,8 @@ def xavier_normal(
     1.0
     """
     gain = check_positive("gain", gain)
-    return _draw(shape, seed, stream, dtype, region, out, layout, gain**2, "fan_avg", "normal")
+    return _draw(shape, seed, stream, dtype, region, out, layout, (in_axis, out_axis, batch_axis),
+                 gain**2, "fan_avg", "normal")
 
 
 def _he_scale(mode: str, nonlinearity: str, a: float) -> float:
@@ -149,6 +162,9 @@ def he_uniform(
     nonlinearity: str = "leaky_relu",
     *,
     layout: str = "torch",
+    in_axis: Axes = None,
+    out_axis: Axes = None,
+    batch_axis: Axes = None,
     seed: Seed = None,
     stream: int = 0,
     dtype: object = None,
@@ -176,7 +192,7 @@ def he_uniform(
     mode : {"fan_in", "fan_out"}
     nonlinearity : str
         A name :func:`calculate_gain` knows; meant for ``"relu"`` and ``"leaky_relu"``.
-    layout, seed, stream, dtype, region, out
+    layout, in_axis, out_axis, batch_axis, seed, stream, dtype, region, out
         As in :func:`variance_scaling`.
 
     Returns
@@ -200,7 +216,8 @@ def he_uniform(
     (True, 1.0)
     """
     scale = _he_scale(mode, nonlinearity, a)
-    return _draw(shape, seed, stream, dtype, region, out, layout, scale, mode, "uniform")
+    return _draw(shape, seed, stream, dtype, region, out, layout, (in_axis, out_axis, batch_axis),
+                 scale, mode, "uniform")
 
 
 def he_normal(
@@ -210,6 +227,9 @@ def he_normal(
     nonlinearity: str = "leaky_relu",
     *,
     layout: str = "torch",
+    in_axis: Axes = None,
+    out_axis: Axes = None,
+    batch_axis: Axes = None,
     seed: Seed = None,
     stream: int = 0,
     dtype: object = None,
@@ -237,7 +257,7 @@ def he_normal(
     mode : {"fan_in", "fan_out"}
     nonlinearity : str
         A name :func:`calculate_gain` knows; meant for ``"relu"`` and ``"leaky_relu"``.
-    layout, seed, stream, dtype, region, out
+    layout, in_axis, out_axis, batch_axis, seed, stream, dtype, region, out
         As in :func:`variance_scaling`.
 
     Returns
@@ -264,13 +284,17 @@ def he_normal(
     1.0
     """
     scale = _he_scale(mode, nonlinearity, a)
-    return _draw(shape, seed, stream, dtype, region, out, layout, scale, mode, "normal")
+    return _draw(shape, seed, stream, dtype, region, out, layout, (in_axis, out_axis, batch_axis),
+                 scale, mode, "normal")
 
 
 def lecun_uniform(
     shape: Shape,
     *,
     layout: str = "torch",
+    in_axis: Axes = None,
+    out_axis: Axes = None,
+    batch_axis: Axes = None,
     seed: Seed = None,
     stream: int = 0,
     dtype: object = None,
@@ -286,7 +310,7 @@ def lecun_uniform(
     ----------
     shape : int or sequence of int
         The full weight shape, at least 2-D.
-    layout, seed, stream, dtype, region, out
+    layout, in_axis, out_axis, batch_axis, seed, stream, dtype, region, out
         As in :func:`variance_scaling`.
 
     Returns
@@ -309,13 +333,17 @@ def lecun_uniform(
     >>> bool(abs(w).max() < (3 / 300) ** 0.5), round(float(w.var() * 300), 1)
     (True, 1.0)
     """
-    return _draw(shape, seed, stream, dtype, region, out, layout, 1.0, "fan_in", "uniform")
+    return _draw(shape, seed, stream, dtype, region, out, layout, (in_axis, out_axis, batch_axis),
+                 1.0, "fan_in", "uniform")
 
 
 def lecun_normal(
     shape: Shape,
     *,
     layout: str = "torch",
+    in_axis: Axes = None,
+    out_axis: Axes = None,
+    batch_axis: Axes = None,
     seed: Seed = None,
     stream: int = 0,
     dtype: object = None,
@@ -336,7 +364,7 @@ def lecun_normal(
     ----------
     shape : int or sequence of int
         The full weight shape, at least 2-D.
-    layout, seed, stream, dtype, region, out
+    layout, in_axis, out_axis, batch_axis, seed, stream, dtype, region, out
         As in :func:`variance_scaling`.
 
     Returns
@@ -360,7 +388,8 @@ def lecun_normal(
     >>> round(float(w.var() * 400), 1)
     1.0
     """
-    return _draw(shape, seed, stream, dtype, region, out, layout, 1.0, "fan_in", "truncated_normal")
+    return _draw(shape, seed, stream, dtype, region, out, layout, (in_axis, out_axis, batch_axis),
+                 1.0, "fan_in", "truncated_normal")
 
 
 glorot_uniform = xavier_uniform

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..distributions import normal, truncated_normal, uniform
 from ._checks import Call, check_choice, check_positive
-from ._fans import MODES, check_layout, fans, select_fan
+from ._fans import MODES, Axes, check_layout, fan_axes, fans, select_fan
 
 #: Standard deviation of N(0, 1) truncated to (-2, 2):
 #: sqrt(1 - 4 * pdf(2) / (cdf(2) - cdf(-2))) = 0.87962566103423978... (``scipy.stats.truncnorm(-2,
@@ -25,13 +25,14 @@ Region = tuple[slice, ...] | None
 
 
 def scaled_fill(
-    call: Call, scale: float, mode: str, distribution: str, layout: str, stacklevel: int
+    call: Call, scale: float, mode: str, distribution: str, layout: str, stacklevel: int, axes=None
 ) -> np.ndarray:
     """Draw ``call``'s tensor with variance ``scale / fan``; every argument already checked.
 
-    ``stacklevel`` is that of the zero-element warning, counted from the caller of this function.
+    ``stacklevel`` is that of the zero-element warning, counted from the caller of this function;
+    ``axes`` are the checked explicit fan axes (:func:`fan_axes`) or ``None``.
     """
-    fan_in, fan_out = fans(call.shape, layout)
+    fan_in, fan_out = fans(call.shape, layout, axes)
     if call.size == 0:
         return call.empty(stacklevel + 1)
     std = math.sqrt(scale / select_fan(fan_in, fan_out, mode))
@@ -52,6 +53,9 @@ def variance_scaling(
     distribution: str = "truncated_normal",
     *,
     layout: str = "torch",
+    in_axis: Axes = None,
+    out_axis: Axes = None,
+    batch_axis: Axes = None,
     seed: Seed = None,
     stream: int = 0,
     dtype: object = None,
@@ -60,7 +64,8 @@ def variance_scaling(
 ) -> np.ndarray:
     r"""Draw weights of mean 0 and variance ``scale / n``, n a fan of ``shape`` (Keras / JAX).
 
-    With ``fan_in, fan_out = compute_fans(shape, layout)``, ``n`` is ``fan_in``, ``fan_out``,
+    With ``fan_in, fan_out = compute_fans(shape, layout, in_axis=..., out_axis=...,
+    batch_axis=...)``, ``n`` is ``fan_in``, ``fan_out``,
     their mean (``"fan_avg"``) or their geometric mean (``"fan_geo_avg"``), and
 
     * ``"truncated_normal"``: N(0, σ²) truncated to ±2σ, with
@@ -86,6 +91,9 @@ def variance_scaling(
     distribution : {"truncated_normal", "normal", "uniform"}
     layout : {"torch", "keras"}
         How ``shape`` is read, see :func:`compute_fans`.
+    in_axis, out_axis, batch_axis : int or sequence of int, optional
+        Explicit fan axes as in ``jax.nn.initializers.variance_scaling`` (see
+        :func:`compute_fans`); one left ``None`` takes the layout's.
     seed : int in [0, 2**64), numpy.random.SeedSequence or None
         ``None`` draws fresh entropy (read it back with :func:`fastinit.random.last_seed`).
     stream : int in [0, 2**32)
@@ -106,7 +114,8 @@ def variance_scaling(
     ValueError, TypeError
         Naming the argument, its value and what is allowed: fewer than 2 dimensions, a negative
         or non-integer dimension, a non-positive or non-finite scale, an unknown mode,
-        distribution or layout, an unsupported dtype, a bad seed, stream, region or out.
+        distribution or layout, a bad fan axis, an unsupported dtype, a bad seed, stream,
+        region or out.
 
     References
     ----------
@@ -120,10 +129,14 @@ def variance_scaling(
     >>> t = variance_scaling((256, 512), seed=0)       # truncated at ±2 sigma
     >>> bool(abs(t).max() <= 2 * (1 / 512) ** 0.5 / TRUNCATED_NORMAL_STD)
     True
+    >>> k = variance_scaling((8, 3, 64, 128), in_axis=(0, 2), out_axis=-1, layout="keras", seed=0)
+    >>> round(float(k.var() * 8 * 64 * 3), 1)        # fan_in = 8 * 64 * (receptive field 3)
+    1.0
     """
     call = Call(shape, seed, stream, dtype, region, out)
     scale = check_positive("scale", scale)
     mode = check_choice("Mode", mode, MODES)
     distribution = check_choice("Distribution", distribution, DISTRIBUTIONS)
     layout = check_layout(layout)
-    return scaled_fill(call, scale, mode, distribution, layout, stacklevel=2)
+    axes = fan_axes(call.shape, layout, in_axis, out_axis, batch_axis)
+    return scaled_fill(call, scale, mode, distribution, layout, stacklevel=2, axes=axes)
