@@ -1,0 +1,64 @@
+"""fastinit for PyTorch: seeded, shardable, thread-count-free initialization of torch tensors.
+
+``import fastinit`` never imports torch; ``import fastinit.torch`` does.  Every function here is a
+thin adapter: it translates a tensor (its shape, dtype, device, and for a DTensor its shard's
+global offsets) into fastinit's ``shape``, ``dtype``, ``region`` and ``out``, and calls fastinit's
+NumPy functions, so the values are theirs bit for bit.  See ``docs/torch.md``.
+
+* ``_tensors``: :func:`fill_`, the one adapter from a fastinit fill to a tensor (CPU, CUDA,
+  float16/bfloat16, views, parameters, DTensor shards);
+* ``_init``: drop-ins for ``torch.nn.init`` (same names, positional parameters and defaults,
+  plus keyword-only ``seed=`` and ``stream=``).
+"""
+
+from ._init import (
+    InitArgumentError,
+    calculate_gain,
+    constant_,
+    dirac_,
+    eye_,
+    kaiming_normal_,
+    kaiming_uniform_,
+    normal_,
+    ones_,
+    orthogonal_,
+    sparse_,
+    trunc_normal_,
+    uniform_,
+    xavier_normal_,
+    xavier_uniform_,
+    zeros_,
+)
+from ._tensors import fill_
+
+# isort: split
+# -- T2 (init_module, policies) and T3 (diagnose) add their imports here --
+from ._module import InitReport, TensorRecord, init_module  # T2
+from ._policy import Rule  # T2
+
+__all__ = [
+    # _tensors / _init (drop-ins for torch.nn.init)
+    "InitArgumentError",
+    "calculate_gain",
+    "constant_",
+    "dirac_",
+    "eye_",
+    "fill_",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "orthogonal_",
+    "sparse_",
+    "trunc_normal_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
+    # -- T2 and T3 add their names here --
+    # _module / _policy (whole models, T2)
+    "InitReport",
+    "Rule",
+    "TensorRecord",
+    "init_module",
+]
