@@ -9,6 +9,8 @@ NumPy functions, so the values are theirs bit for bit.  See ``docs/torch.md``.
   float16/bfloat16, views, parameters, DTensor shards);
 * ``_init``: drop-ins for ``torch.nn.init`` (same names, positional parameters and defaults,
   plus keyword-only ``seed=`` and ``stream=``).
+* ``_diagnose``: :func:`diagnose`, :func:`fastinit.propagate`'s per-layer report for any
+  ``nn.Module``, taken with hooks.
 """
 
 from ._init import (
@@ -35,6 +37,7 @@ from ._tensors import fill_
 # -- T2 (init_module, policies) and T3 (diagnose) add their imports here --
 from ._module import InitReport, TensorRecord, init_module  # T2
 from ._policy import Rule  # T2
+from ._diagnose import diagnose  # T3
 
 __all__ = [
     # _tensors / _init (drop-ins for torch.nn.init)
@@ -61,4 +64,6 @@ __all__ = [
     "Rule",
     "TensorRecord",
     "init_module",
+    # _diagnose (per-layer diagnostics of a model, T3)
+    "diagnose",
 ]
