@@ -390,7 +390,7 @@ def diagnose(
     handles = []
     cuda = sorted({p.device.index or 0 for p in params if p.is_cuda})
     try:
-        for name, m in module.named_modules():
+        for m in module.modules():
             act = _activation_name(m)
             if act is not None:
                 handles.append(m.register_forward_pre_hook(rec.act_pre_hook(act)))
