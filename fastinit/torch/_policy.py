@@ -26,7 +26,7 @@ TRANSPARENT = (
 
 
 def _activation(layer: nn.Module) -> str | tuple[str, float] | None:
-    """fastinit's name of an activation module (with the leaky ReLU's slope), None if not one."""
+    """The fastinit name of an activation module (with the leaky ReLU's slope), None if not one."""
     if isinstance(layer, nn.LeakyReLU):
         return ("leaky_relu", layer.negative_slope)
     for cls, name in ((nn.ReLU, "relu"), (nn.Tanh, "tanh"), (nn.Sigmoid, "sigmoid"), (nn.ELU, "elu"),
@@ -187,7 +187,7 @@ def auto_rules(module: nn.Module) -> tuple[dict[str, AutoRule], dict[str, str]]:
             name, slope = (act, 0.01) if isinstance(act, str) else act
             rec = recommend(name, negative_slope=slope)
             weight = functools.partial(get_initializer(rec.initializer), **rec.kwargs)
-            for pname, p in layer.named_parameters(recurse=False):
+            for pname, _ in layer.named_parameters(recurse=False):
                 init = weight if pname == "weight" else "zeros"
                 rules[f"{names[i]}.{pname}"] = AutoRule(f"{names[i]}.{pname}", init, rec.activation)
     for path, layer in module.named_modules():

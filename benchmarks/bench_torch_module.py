@@ -1,0 +1,151 @@
+"""Whole-model init of a GPT-2-shaped model: torch's construction against ``init_module`` on meta.
+
+Three ways to get an initialized model, each timed from nothing to a ready model:
+
+* ``torch``: torch's own default construction on CPU (``GPT(**size)``);
+* ``meta+reset``: build on the meta device, ``to_empty(device="cpu")``, then every module's
+  ``reset_parameters`` (torch's ``nn.init`` calls);
+* ``init_module``: build on the meta device, then ``fastinit.torch.init_module(model, seed)``.
+
+``pytest benchmarks/bench_torch_module.py --benchmark-enable`` times the CI-sized model (about
+50M parameters).  The GPT-2-large shape (774M float32 parameters, 3.1 GB) is too big to hold
+three times over on a shared machine, so its script runs each variant in its own subprocess,
+one after another, and reports time and peak RSS of each (``ru_maxrss``):
+
+    python benchmarks/bench_torch_module.py --size large --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+#: GPT-2 large: 36 blocks of width 1280, 50257 tokens, 1024 positions (774M parameters).
+LARGE = {"vocab": 50257, "context": 1024, "width": 1280, "depth": 36}
+#: The CI-sized variant: the same vocabulary and context, 8 blocks of width 512 (about 51M).
+SMALL = {"vocab": 50257, "context": 1024, "width": 512, "depth": 8}
+SIZES = {"large": LARGE, "small": SMALL}
+VARIANTS = ("torch", "meta+reset", "init_module")
+THREADS = 2
+
+
+class Block(nn.Module):
+    """One GPT-2 block's parameters: attention (qkv, projection), MLP (4x), two LayerNorms."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(width)
+        self.attn_qkv = nn.Linear(width, 3 * width)
+        self.attn_proj = nn.Linear(width, width)
+        self.ln_2 = nn.LayerNorm(width)
+        self.mlp_in = nn.Linear(width, 4 * width)
+        self.mlp_out = nn.Linear(4 * width, width)
+
+
+class GPT(nn.Module):
+    """Token and position embeddings, ``depth`` blocks and a final LayerNorm (no forward)."""
+
+    def __init__(self, vocab: int, context: int, width: int, depth: int) -> None:
+        super().__init__()
+        self.wte = nn.Embedding(vocab, width)
+        self.wpe = nn.Embedding(context, width)
+        self.blocks = nn.ModuleList(Block(width) for _ in range(depth))
+        self.ln_f = nn.LayerNorm(width)
+
+
+def gpt(vocab: int, context: int, width: int, depth: int) -> GPT:
+    return GPT(vocab, context, width, depth)
+
+
+def build(variant: str, size: dict) -> nn.Module:
+    """An initialized model, the way ``variant`` makes it."""
+    if variant == "torch":
+        return gpt(**size)
+    with torch.device("meta"):
+        model = gpt(**size)
+    if variant == "meta+reset":
+        model.to_empty(device="cpu")
+        for m in model.modules():
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+        return model
+    import fastinit.torch as ft
+
+    ft.init_module(model, seed=0)
+    return model
+
+
+def _threads() -> None:
+    torch.set_num_threads(THREADS)
+    import numba
+
+    numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_small_gpt(benchmark, variant):
+    _threads()
+    benchmark.group = "gpt small (51M params)"
+    model = benchmark.pedantic(build, args=(variant, SMALL), rounds=3, iterations=1, warmup_rounds=1)
+    assert sum(p.numel() for p in model.parameters()) > 40e6
+
+
+def _child(variant: str, size_name: str) -> dict:
+    """Run in a fresh process: warm up, then build one model; time and peak RSS."""
+    _threads()
+    build(variant, {"vocab": 64, "context": 16, "width": 32, "depth": 1})  # imports, kernels compiled
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    t0 = time.perf_counter()
+    model = build(variant, SIZES[size_name])
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    nbytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    return {"variant": variant, "seconds": seconds, "peak": peak, "base": base, "bytes": nbytes}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="large")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child, args.size)))
+        return
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+    for _ in range(args.rounds):  # interleaved, so drifting load hits every variant alike
+        for variant in VARIANTS:
+            out = subprocess.run([sys.executable, __file__, "--size", args.size, "--child", variant],
+                                 capture_output=True, text=True, env=env, check=True, timeout=1200)
+            runs[variant].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    load = os.getloadavg()
+    size = runs["init_module"][0]["bytes"]
+    print(f"GPT-2 {args.size}: {size / 4 / 1e6:.0f}M float32 parameters ({size / 2**30:.2f} GiB), "
+          f"{THREADS} threads, {args.rounds} rounds, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    fast = statistics.median(r["seconds"] for r in runs["init_module"])
+    print("| variant | median s | init_module faster by | peak RSS - base (x params) | peak RSS GiB |")
+    print("|---|---:|---:|---:|---:|")
+    for variant in VARIANTS:
+        rs = runs[variant]
+        sec = statistics.median(r["seconds"] for r in rs)
+        grown = max((r["peak"] - r["base"]) / r["bytes"] for r in rs)
+        peak = max(r["peak"] for r in rs) / 2**30
+        print(f"| {variant} | {sec:.2f} | {sec / fast:.2f}x | {grown:.3f} | {peak:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
