@@ -43,6 +43,8 @@ def cases():
         ("xavier_uniform 2-D mesh [Replicate, Shard(1)]", ("R", "S1"), (6, 10), "xavier_uniform_", (),
          "float32"),
         ("orthogonal 2-D mesh [Shard(0), Shard(1)]", ("S0", "S1"), (6, 10), "orthogonal_", (), "float64"),
+        # FSDP2 + TP's strided sharding: not one block per rank, so the full-tensor fallback
+        ("normal 2-D mesh [_StridedShard(0, 2), Shard(0)]", ("SS0", "S0"), (12, 3), "normal_", (), "float32"),
     ]
     return one, two
 
@@ -53,6 +55,7 @@ def main(rank: int, world: int, store_file: str) -> None:
     import torch.distributed as dist
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.tensor import Replicate, Shard, distribute_tensor
+    from torch.distributed.tensor.placement_types import _StridedShard
 
     import fastinit
     import fastinit.torch as ft
@@ -60,7 +63,8 @@ def main(rank: int, world: int, store_file: str) -> None:
     torch.set_num_threads(1)
     store = dist.FileStore(store_file, world)
     dist.init_process_group("gloo", store=store, rank=rank, world_size=world)
-    placement = {"S0": Shard(0), "S1": Shard(1), "R": Replicate()}
+    placement = {"S0": Shard(0), "S1": Shard(1), "R": Replicate(),
+                 "SS0": _StridedShard(0, split_factor=2)}
     references = {
         "normal_": fastinit.normal, "uniform_": fastinit.uniform, "trunc_normal_": fastinit.truncated_normal,
         "kaiming_uniform_": fastinit.kaiming_uniform, "kaiming_normal_": fastinit.kaiming_normal,
