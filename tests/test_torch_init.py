@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 from scipy import stats  # noqa: E402
@@ -138,6 +140,23 @@ def test_seed_none_draws_fresh_entropy_that_last_seed_repeats(r):
     assert not torch.equal(a, b)
     assert bits(b) == r.reference(r.shape, seed=fastinit.random.last_seed(), stream=0).tobytes()
     assert bits(a) == r.reference(r.shape, seed=s, stream=0).tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.integers(0, 5), min_size=1, max_size=4), data=st.data())
+def test_any_shape_and_view_equals_the_contiguous_fill(shape, data):
+    perm = data.draw(st.permutations(range(len(shape))))
+    step = data.draw(st.integers(1, 3))
+    dtype = data.draw(st.sampled_from([torch.float32, torch.float64]))
+    # a base tensor whose permuted, strided view has ``shape``: base dim j is view dim perm[j]
+    n = len(shape)
+    base_shape = [shape[perm[j]] * (step if perm[j] == 0 else 1) for j in range(n)]
+    view = torch.zeros(base_shape, dtype=dtype).permute(*[perm.index(i) for i in range(n)])[::step]
+    assert tuple(view.shape) == tuple(shape), (view.shape, shape)
+    ft.normal_(view, 0.5, 2.0, seed=9, stream=1)
+    np_dtype = np.float32 if dtype == torch.float32 else np.float64
+    want = fastinit.normal(shape, 0.5, 2.0, seed=9, stream=1, dtype=np_dtype)
+    assert bits(view) == want.tobytes()
 
 
 def test_streams_differ_and_seeds_are_accepted_as_seed_sequences():

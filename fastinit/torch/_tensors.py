@@ -58,7 +58,9 @@ def check_tensor(tensor: object, name: str = "fill_") -> torch.Tensor:
             f"{name} fills floating-point tensors (float32, float64, float16, bfloat16), "
             f"got a tensor of dtype {tensor.dtype}"
         )
-    if tensor.is_meta or (is_dtensor(tensor) and tensor.to_local().is_meta):
+    with torch.no_grad():
+        meta = tensor.is_meta or (is_dtensor(tensor) and tensor.to_local().is_meta)
+    if meta:
         raise ValueError(
             f"{name} cannot fill a tensor on the meta device (it has no storage, shape "
             f"{tuple(tensor.shape)}): build the model under torch.device('meta') and materialize "
