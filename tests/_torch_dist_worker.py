@@ -59,6 +59,9 @@ def main(rank: int, world: int, store_file: str) -> None:
 
     import fastinit
     import fastinit.torch as ft
+    from fastinit.torch import _tensors
+
+    _tensors.CHUNK_ELEMENTS = 8  # the bfloat16 shards go through the host in blocks of rows
 
     torch.set_num_threads(1)
     store = dist.FileStore(store_file, world)

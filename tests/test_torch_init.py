@@ -94,6 +94,18 @@ def test_half_precision_is_torch_cast_of_float32_fill(r, dtype):
     assert t.dtype == dtype and bits(t.view(torch.int16)) == bits(want.view(torch.int16))
 
 
+@pytest.mark.parametrize("r", ROWS, ids=IDS)
+def test_blockwise_host_path_equals_the_whole_fill(r, monkeypatch):
+    from fastinit.torch import _tensors
+
+    monkeypatch.setattr(_tensors, "CHUNK_ELEMENTS", 7)  # many blocks of a few rows
+    h = r.drop_in(torch.empty(r.shape, dtype=torch.bfloat16), seed=SEED, stream=3)
+    assert torch.equal(h, torch.from_numpy(expected(r)).to(torch.bfloat16))
+    big = torch.full((2 * r.shape[0], *r.shape[1:]), 7.0)
+    r.drop_in(big[::2], seed=SEED, stream=3)
+    assert bits(big[::2]) == expected(r).tobytes()
+
+
 def test_half_rounding_is_to_nearest_even():
     # 1 + 2**-8 lies halfway between the bfloat16 neighbours 1 and 1 + 2**-7: ties go to even (1).
     values = np.array([1 + 2**-8, 1 + 3 * 2**-8], dtype=np.float32)

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
+import fastinit
+
 #: torch dtype -> the NumPy dtype fastinit computes in (float16/bfloat16 through float32).
 COMPUTE_DTYPES = {
     torch.float32: np.float32,
@@ -135,7 +137,11 @@ def fill_(
       size, mesh and ``Shard``/``Replicate`` placement; see :func:`shard_region`).  Fills that
       cannot compute a region alone (:func:`fastinit.orthogonal`, :func:`fastinit.dirac`) compute
       the whole tensor on each rank and keep the shard: memory and time of the full tensor per
-      rank.  Placements that are not one block per rank (``_StridedShard``) take that path too.
+      rank (:func:`fastinit.sparse` ranks whole columns).  Placements that are not one block per
+      rank (``_StridedShard``) compute the whole tensor on each rank too.
+
+    Host temporaries (every case but the zero-copy one) are written in blocks of leading-dimension
+    slices of about :data:`CHUNK_ELEMENTS` elements for the element-wise fills (:data:`BLOCKWISE`).
 
     It runs under ``torch.no_grad()``: a parameter with ``requires_grad`` is filled and no autograd
     history is recorded.
@@ -192,8 +198,24 @@ def fill_(
     return tensor
 
 
+#: Elements per block when values go through a host temporary (half precision, views, devices).
+CHUNK_ELEMENTS = 1 << 22
+#: fastinit fills whose ``region=`` costs only the region: they are written block by block.
+BLOCKWISE = {
+    fastinit.uniform, fastinit.normal, fastinit.truncated_normal, fastinit.constant, fastinit.zeros,
+    fastinit.ones, fastinit.eye, fastinit.variance_scaling, fastinit.xavier_uniform,
+    fastinit.xavier_normal, fastinit.kaiming_uniform, fastinit.kaiming_normal, fastinit.lecun_uniform,
+    fastinit.lecun_normal,
+}
+
+
 def _fill_local(local, shape, region, fill, args, kwargs, seed, stream, compute) -> None:
-    """Write ``fill(shape, ...)[region]`` into the plain tensor ``local`` (zero-copy if it can)."""
+    """Write ``fill(shape, ...)[region]`` into the plain tensor ``local`` (zero-copy if it can).
+
+    Otherwise the values go through a host temporary, in blocks of leading-dimension slices of
+    about :data:`CHUNK_ELEMENTS` elements for the fills in :data:`BLOCKWISE` (so the temporary
+    stays small and the blocks' values are those of the whole: ``region=`` is exact).
+    """
     if (
         local.device.type == "cpu"
         and local.dtype in ZERO_COPY_DTYPES
@@ -202,9 +224,22 @@ def _fill_local(local, shape, region, fill, args, kwargs, seed, stream, compute)
     ):
         fill(shape, *args, seed=seed, stream=stream, dtype=compute, region=region,
              out=local.numpy(), **kwargs)
-    else:
+        return
+    rows = local.shape[0] if local.dim() else 0
+    per_row = local[0].numel() if rows else 0
+    if fill not in BLOCKWISE or local.numel() <= CHUNK_ELEMENTS or per_row == 0:
         _write(local, fill(shape, *args, seed=seed, stream=stream, dtype=compute,
                            region=region, **kwargs))
+        return
+    if region is None:
+        region = tuple(slice(0, n) for n in shape)
+    first, rest = region[0], region[1:]
+    step = max(1, CHUNK_ELEMENTS // per_row)
+    for r0 in range(0, rows, step):
+        r1 = min(rows, r0 + step)
+        block = (slice(first.start + r0, first.start + r1), *rest)
+        _write(local[r0:r1], fill(shape, *args, seed=seed, stream=stream, dtype=compute,
+                                  region=block, **kwargs))
 
 
 def _fill_dtensor(tensor, fill, args, kwargs, seed, stream, compute) -> None:
