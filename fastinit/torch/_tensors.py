@@ -10,7 +10,10 @@ the torch calls it makes, all under ``torch.no_grad()``: ``Tensor.detach``, ``Te
 for a DTensor also ``DTensor.to_local`` and, for placements that are not plain ``Shard`` /
 ``Replicate`` blocks, ``torch.distributed.tensor.distribute_tensor(..., src_data_rank=None)``
 (local slicing, no communication).  It never calls ``torch.nn.init.*`` or the random ``Tensor``
-methods (``uniform_``, ``normal_``, ...), so a mode that intercepts only those cannot recurse.
+methods (``uniform_``, ``normal_``, ...), so a mode that intercepts only those cannot recurse
+(``tests/test_torch_init.py`` checks this with a recording mode).  The drop-ins in ``_init`` add
+``torch.tensor`` and ``torch.finfo`` (``uniform_``'s bound checks), ``Tensor.fill_`` (``constant_``
+on integer tensors only) and ``torch.randint(..., generator=g)`` (only when ``generator=`` is given).
 """
 
 from __future__ import annotations
