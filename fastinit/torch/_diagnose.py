@@ -23,14 +23,15 @@ one of ``nn.ReLU``, ``LeakyReLU``, ``ELU``, ``SELU``, ``GELU`` (either approxima
 ``linear``, with its activation statistics equal to its pre-activation ones and no dead or
 saturated units.
 
-Statistics (as :func:`fastinit.propagate`, over all ``S·n`` entries, summed in float64)
---------------------------------------------------------------------------------------------
+Statistics (as :func:`fastinit.propagate`, over all ``S·n`` entries)
+----------------------------------------------------------------------
 ``pre_mean``, ``pre_var`` of ``z``; ``act_mean``, ``act_var`` of the activation's output;
 ``dead_fraction`` (ReLU family): units with ``z ≤ 0`` on every sample; ``saturated_fraction``:
 entries beyond :data:`fastinit.diagnostics.propagate.SATURATION_BOUNDS` of the activation
 (Softplus's bounds divided by its ``beta``); ``distinct_units``: units told apart by two fixed
 random projections over the samples (:func:`~fastinit.diagnostics.propagate.count_distinct`,
 projections ``fastinit.normal((2, S), seed=seed, stream=4_000_000, dtype=float64)``).
+Sums are accumulated in float64 (in NumPy for CPU tensors).
 
 Backward, the loss is the one :func:`fastinit.propagate` uses: ``L = Σ_k ⟨y_k, g_k⟩`` over the
 floating output tensors ``y_k`` of the model, with ``g_k = fastinit.normal(y_k.shape, seed=seed,
@@ -137,8 +138,27 @@ def _moments(s: float, s2: float, n: int) -> tuple[float, float]:
     return mean, max(s2 / n - mean * mean, 0.0)  # as propagate (NaN stays NaN)
 
 
+def _as_numpy(t: torch.Tensor) -> np.ndarray | None:
+    """A zero-copy NumPy view of a CPU float32/float64 tensor, else None.
+
+    The statistics of CPU tensors run in NumPy: its reductions are single-threaded passes
+    (a fraction of a millisecond per layer), where torch's parallel reductions wait for
+    their worker threads, which on a busy machine costs more than the layer's own product.
+    """
+    if t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
+        return None
+    try:
+        return t.detach().numpy()
+    except (RuntimeError, TypeError):  # pragma: no cover - a tensor with a conj or neg bit
+        return None
+
+
 def _sums(t: torch.Tensor) -> tuple[float, float]:
     """Sum and sum of squares of all entries, accumulated in float64."""
+    x = _as_numpy(t)
+    if x is not None:
+        with np.errstate(all="ignore"):  # an exploding network: inf, reported by the verdict
+            return float(x.sum(dtype=np.float64)), float(np.square(x, dtype=np.float64).sum())
     s = float(t.sum(dtype=torch.float64))
     q = float(torch.linalg.vector_norm(t, dtype=torch.float64)) ** 2
     return s, q
@@ -171,26 +191,36 @@ class _Recorder:
         self.proj: dict[tuple, torch.Tensor] = {}
         self.first_input_width = 0
 
-    def _projections(self, rows: int, device: torch.device) -> torch.Tensor:
-        key = (rows, device)
-        if key not in self.proj:
-            p = normal((2, rows), seed=self.seed, stream=HASH_STREAM, dtype=np.float64)
-            self.proj[key] = torch.from_numpy(p).to(device)
-        return self.proj[key]
-
-    def _distinct(self, row: _Row, a: torch.Tensor) -> int:
-        cols = a.movedim(row.axis, -1).reshape(-1, row.width).to(torch.float64)
-        h = (self._projections(cols.shape[0], cols.device) @ cols).cpu().numpy()
-        return count_distinct(h, self.rtol)
+    def _projections(self, rows: int) -> np.ndarray:
+        """``(3, rows)`` float64: a row of ones (column sums) and the two hash projections."""
+        if rows not in self.proj:
+            p = np.ones((3, rows))
+            p[1:] = normal((2, rows), seed=self.seed, stream=HASH_STREAM, dtype=np.float64)
+            self.proj[rows] = p
+        return self.proj[rows]
 
     def _finish(self, row: _Row, a: torch.Tensor | None) -> None:
-        """Activation statistics from ``a`` (None: the layer is linear, a = z)."""
-        if a is None:
-            row.post = row.pre
+        """Activation statistics from ``a`` (None: the layer is linear, a = z).
+
+        One float64 product ``P @ A`` over the samples gives each unit's sum and its two hashes.
+        """
+        linear = a is None
+        if linear:
             a = self.pending[1].detach()
-        else:
-            row.post = _moments(*_sums(a), row.entries)
-        row.distinct = self._distinct(row, a)
+        x = _as_numpy(a)
+        p = self._projections(row.samples)
+        with np.errstate(all="ignore"):
+            if x is not None:
+                cols = np.moveaxis(x, row.axis, -1).reshape(-1, row.width)
+                # einsum, not matmul: a single-threaded loop, no wait on BLAS's threads
+                m = np.einsum("ks,sn->kn", p, cols.astype(np.float64, copy=False))
+                q = float(np.square(cols, dtype=np.float64).sum()) if not linear else 0.0
+            else:
+                cols = a.movedim(row.axis, -1).reshape(-1, row.width).to(torch.float64)
+                m = (torch.from_numpy(p).to(cols.device) @ cols).cpu().numpy()
+                q = float(torch.linalg.vector_norm(cols)) ** 2 if not linear else 0.0
+            row.distinct = count_distinct(m[1:], self.rtol)
+            row.post = row.pre if linear else _moments(float(m[0].sum()), q, row.entries)
 
     def flush(self) -> None:
         if self.pending is not None:
@@ -233,11 +263,17 @@ class _Recorder:
             row.act = act
             if act in RELU_FAMILY:
                 dims = tuple(d for d in range(zd.ndim) if d != row.axis)
-                fired = torch.any(zd > 0, dim=dims) if dims else zd > 0
-                row.dead = float((~fired).sum()) / row.width
+                x = _as_numpy(zd)
+                if x is not None:
+                    top = torch.from_numpy(np.asarray(np.max(x, axis=dims) if dims else x))
+                else:
+                    top = torch.amax(zd, dim=dims) if dims else zd
+                row.dead = float((~(top > 0)).sum()) / row.width
             zlo, zhi = _bounds(module, act)
             if math.isfinite(zlo) or math.isfinite(zhi):
-                row.saturated = float(((zd < zlo) | (zd > zhi)).sum()) / row.entries
+                x = _as_numpy(zd)
+                out = (x < zlo) | (x > zhi) if x is not None else (zd < zlo) | (zd > zhi)
+                row.saturated = float(out.sum()) / row.entries
             self.attached = (row, module)
         return hook
 
@@ -467,7 +503,7 @@ def _result(module, rec, weight_grads, backward, batch, dtype, seed, input_var):
         grad_w = np.full(depth, math.nan)
         for i, g in enumerate(weight_grads):
             if g is not None:
-                grad_w[i] = _moments(*_sums(g.detach() / batch), g.numel())[1]
+                grad_w[i] = _moments(*_sums(g.detach()), g.numel())[1] / (batch * batch)
         rse = np.zeros(depth)
     acts = list(dict.fromkeys(r.act for r in rows))
     result = PropagationResult(
