@@ -356,6 +356,29 @@ def test_distributions_ks_against_scipy():
     assert ks(w, stats.norm(0.0, 5 / 3 * math.sqrt(2 / 400))) > 1e-4
 
 
+TORCH_TWINS = [  # (id, call on (module, tensor, **kw)) drawn by torch and by the drop-in
+    ("uniform", lambda m, t, **kw: m.uniform_(t, -0.3, 0.7, **kw)),
+    ("normal", lambda m, t, **kw: m.normal_(t, 0.1, 0.02, **kw)),
+    ("trunc_normal absolute bounds", lambda m, t, **kw: m.trunc_normal_(t, 0.0, 0.02, -0.01, 0.05, **kw)),
+    ("xavier_uniform", lambda m, t, **kw: m.xavier_uniform_(t, 1.3, **kw)),
+    ("xavier_normal", lambda m, t, **kw: m.xavier_normal_(t, **kw)),
+    ("kaiming_uniform defaults", lambda m, t, **kw: m.kaiming_uniform_(t, **kw)),
+    ("kaiming_uniform Linear", lambda m, t, **kw: m.kaiming_uniform_(t, a=math.sqrt(5), **kw)),
+    ("kaiming_normal fan_out", lambda m, t, **kw: m.kaiming_normal_(t, 0, "fan_out", "relu", **kw)),
+    ("orthogonal", lambda m, t, **kw: m.orthogonal_(t, 1.5, **kw)),
+    ("sparse", lambda m, t, **kw: m.sparse_(t, 0.25, 0.1, **kw)),
+]
+
+
+@pytest.mark.parametrize("call", [c for _, c in TORCH_TWINS], ids=[i for i, _ in TORCH_TWINS])
+def test_same_distribution_as_torch_two_sample_ks(call):
+    """The drop-in draws from the law torch's function draws from (its parameters read alike)."""
+    torch.manual_seed(11)
+    theirs = call(torch.nn.init, torch.empty(150, 120, dtype=torch.float64))
+    ours = call(ft, torch.empty(150, 120, dtype=torch.float64), seed=12)
+    assert stats.ks_2samp(ours.numpy().ravel(), theirs.numpy().ravel()).pvalue > 1e-4
+
+
 # -- inside a TorchFunctionMode (as init_module runs them) ------------------------------------
 
 RANDOM_TORCH_CALLS = {
