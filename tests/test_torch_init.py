@@ -201,6 +201,18 @@ def test_constants_fill_integer_tensors_like_torch(fn, args, dtype):
     assert torch.equal(ours, theirs)
 
 
+def test_fill_takes_any_callable_with_the_fill_signature_on_plain_tensors():
+    def ramp(shape, *, seed, stream, dtype, out=None):  # no region=: fine off a DTensor
+        values = np.arange(np.prod(shape), dtype=dtype).reshape(shape) + stream
+        if out is None:
+            return values
+        out[...] = values
+        return out
+
+    assert fill_(torch.empty(2, 3), ramp, seed=0, stream=1).tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert fill_(torch.empty(3, 2).T, ramp, seed=0, stream=1).tolist() == [[1, 2, 3], [4, 5, 6]]
+
+
 def test_fill_rejects_non_tensors():
     with pytest.raises(TypeError, match="torch.Tensor"):
         fill_(np.zeros(3), fastinit.normal, seed=0)

@@ -217,22 +217,22 @@ def _fill_local(local, shape, region, fill, args, kwargs, seed, stream, compute)
 
     Otherwise the values go through a host temporary, in blocks of leading-dimension slices of
     about :data:`CHUNK_ELEMENTS` elements for the fills in :data:`BLOCKWISE` (so the temporary
-    stays small and the blocks' values are those of the whole: ``region=`` is exact).
+    stays small and the blocks' values are those of the whole: ``region=`` is exact).  ``region``
+    is passed on only when set, so a plain tensor can take a fill that has no ``region=``.
     """
+    where = {} if region is None else {"region": region}
     if (
         local.device.type == "cpu"
         and local.dtype in ZERO_COPY_DTYPES
         and local.is_contiguous()
         and type(local) is torch.Tensor
     ):
-        fill(shape, *args, seed=seed, stream=stream, dtype=compute, region=region,
-             out=local.numpy(), **kwargs)
+        fill(shape, *args, seed=seed, stream=stream, dtype=compute, out=local.numpy(), **where, **kwargs)
         return
     rows = local.shape[0] if local.dim() else 0
     per_row = local[0].numel() if rows else 0
     if fill not in BLOCKWISE or local.numel() <= CHUNK_ELEMENTS or per_row == 0:
-        _write(local, fill(shape, *args, seed=seed, stream=stream, dtype=compute,
-                           region=region, **kwargs))
+        _write(local, fill(shape, *args, seed=seed, stream=stream, dtype=compute, **where, **kwargs))
         return
     if region is None:
         region = tuple(slice(0, n) for n in shape)
