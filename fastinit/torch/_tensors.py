@@ -255,6 +255,13 @@ def _fill_dtensor(tensor, fill, args, kwargs, seed, stream, compute) -> None:
     shape = tuple(tensor.shape)
     local = tensor.to_local()
     region = shard_region(tensor)
+    if region is not None and tuple(r.stop - r.start for r in region) != tuple(local.shape):
+        raise ValueError(
+            f"the DTensor's local shard has shape {tuple(local.shape)} but its placements "
+            f"{tuple(tensor.placements)} on a mesh of shape {tuple(tensor.device_mesh.shape)} give "
+            f"the block {region} of the global shape {shape}: a padded or custom local tensor "
+            "cannot be filled by region"
+        )
     if region is not None:
         _fill_local(local.detach(), shape, region, fill, args, kwargs, seed, stream, compute)
         return
