@@ -96,7 +96,7 @@ def test_contrast_with_torch_is_measured(records):
     assert isinstance(contrast["torch_equal_unsharded"], bool)
 
 
-def test_dtensor_needs_an_explicit_seed_and_rejects_partial(tmp_path):
+def test_dtensor_argument_errors(tmp_path):
     """Single process, world size 1: argument errors happen before any communication."""
     import torch.distributed as dist
     from torch.distributed.device_mesh import init_device_mesh
@@ -115,6 +115,9 @@ def test_dtensor_needs_an_explicit_seed_and_rejects_partial(tmp_path):
         meta = DTensor.from_local(torch.empty(4, 4, device="meta"), mesh, [Shard(0)])
         with pytest.raises(ValueError, match="init_module"):
             ft.normal_(meta, seed=0)
+        odd = DTensor.from_local(torch.empty(3, 4), mesh, [Shard(0)], shape=(4, 4), stride=(4, 1))
+        with pytest.raises(ValueError, match="local shard has shape"):
+            ft.normal_(odd, seed=0)
         assert bytes(ft.normal_(dt, seed=3).full_tensor().numpy()) == fastinit.normal((4, 4), seed=3).tobytes()
     finally:
         dist.destroy_process_group()
