@@ -438,7 +438,10 @@ def diagnose(
             for m in layer_modules.values():
                 _weight(m).requires_grad_(True)
         with torch.random.fork_rng(devices=cuda), torch.set_grad_enabled(backward):
-            torch.manual_seed((k0 << 32 | k1) & (2**63 - 1))
+            rng_seed = (k0 << 32 | k1) & (2**63 - 1)
+            torch.default_generator.manual_seed(rng_seed)  # only what fork_rng restores
+            for index in cuda:
+                torch.cuda.default_generators[index].manual_seed(rng_seed)
             out = module(*args)
             rec.flush()
             if not rec.rows:
