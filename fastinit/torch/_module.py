@@ -20,6 +20,7 @@ from torch import nn
 
 from ..random import child_seed
 from ..random._seed import fresh_seed
+from ._memory import populate_
 from ._policy import Rule, auto_rules, first_match, init_text, parse_rules
 from ._redirect import RedirectMode, TensorNames
 from ._tensors import is_dtensor
@@ -139,11 +140,11 @@ def _materialize(module: nn.Module, device: torch.device, memo: dict[int, tuple]
 
 
 def _new_parameter(p: torch.Tensor, device: torch.device) -> nn.Parameter:
-    return nn.Parameter(torch.empty_like(p, device=device), requires_grad=p.requires_grad)
+    return nn.Parameter(_new_buffer(p, device), requires_grad=p.requires_grad)
 
 
 def _new_buffer(b: torch.Tensor, device: torch.device) -> torch.Tensor:
-    return torch.empty_like(b, device=device)
+    return populate_(torch.empty_like(b, device=device))
 
 
 def _check_policy(policy: object) -> str:
