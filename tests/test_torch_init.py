@@ -213,6 +213,17 @@ def test_fill_takes_any_callable_with_the_fill_signature_on_plain_tensors():
     assert fill_(torch.empty(3, 2).T, ramp, seed=0, stream=1).tolist() == [[1, 2, 3], [4, 5, 6]]
 
 
+def test_import_fastinit_does_not_import_torch():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, fastinit; assert 'torch' not in sys.modules; "
+            "import fastinit.torch; assert 'torch' in sys.modules")
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=120)
+
+
 def test_fill_rejects_non_tensors():
     with pytest.raises(TypeError, match="torch.Tensor"):
         fill_(np.zeros(3), fastinit.normal, seed=0)
