@@ -153,12 +153,18 @@ def _as_numpy(t: torch.Tensor) -> np.ndarray | None:
         return None
 
 
+def _sumsq(x: np.ndarray) -> float:
+    """Sum of squares in float64, cast in einsum's small buffers (no float64 copy of ``x``)."""
+    x = x.reshape(-1)
+    return float(np.einsum("i,i->", x, x, dtype=np.float64))
+
+
 def _sums(t: torch.Tensor) -> tuple[float, float]:
     """Sum and sum of squares of all entries, accumulated in float64."""
     x = _as_numpy(t)
     if x is not None:
         with np.errstate(all="ignore"):  # an exploding network: inf, reported by the verdict
-            return float(x.sum(dtype=np.float64)), float(np.square(x, dtype=np.float64).sum())
+            return float(x.sum(dtype=np.float64)), _sumsq(x)
     s = float(t.sum(dtype=torch.float64))
     q = float(torch.linalg.vector_norm(t, dtype=torch.float64)) ** 2
     return s, q
@@ -213,8 +219,8 @@ class _Recorder:
             if x is not None:
                 cols = np.moveaxis(x, row.axis, -1).reshape(-1, row.width)
                 # einsum, not matmul: a single-threaded loop, no wait on BLAS's threads
-                m = np.einsum("ks,sn->kn", p, cols.astype(np.float64, copy=False))
-                q = float(np.square(cols, dtype=np.float64).sum()) if not linear else 0.0
+                m = np.einsum("ks,sn->kn", p, cols, dtype=np.float64)
+                q = _sumsq(cols) if not linear else 0.0
             else:
                 cols = a.movedim(row.axis, -1).reshape(-1, row.width).to(torch.float64)
                 m = (torch.from_numpy(p).to(cols.device) @ cols).cpu().numpy()
@@ -311,7 +317,10 @@ def _check_inputs(inputs: object, seed: object, dtype: torch.dtype,
     for i, t in enumerate(args):
         if t.ndim == 0:
             raise ValueError(f"inputs[{i}] must have a batch axis, got a 0-d tensor")
-        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        x = _as_numpy(t)
+        finite = (bool(np.isfinite(x).all()) if x is not None
+                  else not t.is_floating_point() or bool(torch.isfinite(t).all()))
+        if not finite:
             raise ValueError(f"inputs[{i}] must be finite, got NaN or inf entries")
     return args
 
