@@ -194,7 +194,7 @@ class _Recorder:
         self.calls: dict[str, int] = {}
         self.pending: tuple[_Row, torch.Tensor] | None = None  # last layer not yet finished
         self.attached: tuple[_Row, nn.Module] | None = None    # its activation, running
-        self.proj: dict[tuple, torch.Tensor] = {}
+        self.proj: dict[int, np.ndarray] = {}
         self.first_input_width = 0
 
     def _projections(self, rows: int) -> np.ndarray:
