@@ -35,9 +35,9 @@ from ._tensors import fill_
 
 # isort: split
 # -- T2 (init_module, policies) and T3 (diagnose) add their imports here --
+from ._diagnose import diagnose  # T3
 from ._module import InitReport, TensorRecord, init_module  # T2
 from ._policy import Rule  # T2
-from ._diagnose import diagnose  # T3
 
 __all__ = [
     # _tensors / _init (drop-ins for torch.nn.init)
