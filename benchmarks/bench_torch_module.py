@@ -42,6 +42,8 @@ SIZES = {"large": LARGE, "small": SMALL}
 #: Big enough for the parallel kernels (2**16 elements and more) to be loaded before the clock starts.
 WARMUP = {"vocab": 512, "context": 16, "width": 256, "depth": 1}
 VARIANTS = ("torch", "meta+reset", "init_module")
+#: Re-initializing a model that is already allocated (time of the init alone, no page faults).
+REINIT = ("reset, allocated", "init_module, allocated")
 THREADS = 2
 
 
@@ -91,6 +93,18 @@ def build(variant: str, size: dict) -> nn.Module:
     return model
 
 
+def reinit(variant: str, model: nn.Module) -> None:
+    """Initialize an allocated model again: torch's resets, or ``init_module``."""
+    if variant == "reset, allocated":
+        for m in model.modules():
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+    else:
+        import fastinit.torch as ft
+
+        ft.init_module(model, seed=0)
+
+
 def _threads() -> None:
     torch.set_num_threads(THREADS)
     import numba
@@ -109,11 +123,19 @@ def test_small_gpt(benchmark, variant):
 def _child(variant: str, size_name: str) -> dict:
     """Run in a fresh process: warm up, then build one model; time and peak RSS."""
     _threads()
-    build(variant, WARMUP)  # imports; kernels loaded, the parallel ones too
+    allocated = variant in REINIT
+    if allocated:  # warm up: imports, the kernels loaded (the parallel ones too)
+        reinit(variant, gpt(**WARMUP))
+        model = gpt(**SIZES[size_name])
+    else:
+        build(variant, WARMUP)
     _reset_peak()
     base = _peak()
     r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    model = build(variant, SIZES[size_name])
+    if allocated:
+        reinit(variant, model)
+    else:
+        model = build(variant, SIZES[size_name])
     seconds, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
     user, system = r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime  # all threads
     nbytes = sum(p.numel() * p.element_size() for p in model.parameters())
@@ -139,16 +161,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="large")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=VARIANTS + REINIT, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_child(args.child, args.size)))
         return
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
-    runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+    runs: dict[str, list[dict]] = {v: [] for v in VARIANTS + REINIT}
     for _ in range(args.rounds):  # interleaved, so drifting load hits every variant alike
-        for variant in VARIANTS:
+        for variant in VARIANTS + REINIT:
             out = subprocess.run([sys.executable, __file__, "--size", args.size, "--child", variant],
                                  capture_output=True, text=True, env=env, check=True, timeout=1200)
             runs[variant].append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -162,7 +184,11 @@ def main() -> None:
     print("| variant | wall s | init_module faster (wall) | CPU s | faster (CPU) | user s | faster (user) | sys s "
           "| peak RSS - base (x params) | peak RSS GiB |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for variant in VARIANTS:
+    for variant in VARIANTS + REINIT:
+        if variant == REINIT[0]:
+            fast = statistics.median(r["seconds"] for r in runs[REINIT[1]])
+            fast_cpu = statistics.median(r["cpu"] for r in runs[REINIT[1]])
+            fast_user = statistics.median(r["user"] for r in runs[REINIT[1]])
         rs = runs[variant]
         sec = statistics.median(r["seconds"] for r in rs)
         cpu = statistics.median(r["cpu"] for r in rs)
@@ -172,6 +198,7 @@ def main() -> None:
         peak = max(r["peak"] for r in rs) / 2**30
         print(f"| {variant} | {sec:.2f} | {sec / fast:.2f}x | {cpu:.2f} | {cpu / fast_cpu:.2f}x | {user:.2f} "
               f"| {user / fast_user:.2f}x | {system:.2f} | {grown:.3f} | {peak:.2f} |")
+    print("(the last two rows compare with 'init_module, allocated': re-initializing an allocated model)")
     print("all runs (wall s):", {v: [round(r["seconds"], 2) for r in rs] for v, rs in runs.items()})
 
 
