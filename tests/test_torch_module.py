@@ -354,3 +354,28 @@ def test_meta_init_peak_memory_is_the_parameters_bytes():
     grown = m["peak"] - m["base"]
     assert grown <= 1.15 * m["bytes"] + 32 * 2**20, m
     assert grown >= 0.9 * m["bytes"], m  # the measure sees the model: the test can fail
+
+
+def _kernel_at_least(major: int, minor: int) -> bool:
+    try:
+        release = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+    except (AttributeError, ValueError):
+        return False
+    return release >= (major, minor)
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and _kernel_at_least(5, 14)),
+                    reason="MADV_POPULATE_WRITE needs Linux >= 5.14")
+def test_populate_maps_a_fresh_tensors_pages_at_once():
+    from fastinit.torch._memory import populate_
+
+    def rss() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    t = torch.empty(64 * 2**20 // 4)  # 64 MiB: above glibc's largest mmap threshold, fresh pages
+    before = rss()
+    assert populate_(t) is t
+    assert rss() - before >= 60 * 2**20
+    small = torch.empty(100)
+    assert populate_(small) is small and populate_(t[::2]) is not None  # no-ops
