@@ -204,6 +204,8 @@ def test_inputs_loss_and_backward_options():
     assert r.activation == "tanh,linear"
     r = diagnose(model, [x], loss=lambda y: y.square().sum())
     assert r.grad_pre_var[-1] > 0
+    x.requires_grad_(True)  # an input that needs grad is read without a warning
+    assert diagnose(model, x).grad_pre_var[-1] > 0 and x.grad is None
     drawn = diagnose(model, (7, 6), seed=4)
     given = diagnose(model, torch.from_numpy(fastinit.normal((7, 6), seed=4)), seed=4)
     assert drawn.to_dict() == given.to_dict()

@@ -423,7 +423,7 @@ def diagnose(
     batch = int(args[0].shape[0])
     x0 = _first_tensor(args)
     input_var = 0.0 if x0 is None else float(
-        torch.linalg.vector_norm(x0, dtype=torch.float64) ** 2 / max(x0.numel(), 1))
+        torch.linalg.vector_norm(x0.detach(), dtype=torch.float64) ** 2 / max(x0.numel(), 1))
     rtol = DISTINCT_RTOL[np.dtype(np.float64 if dtype == torch.float64 else np.float32)]
     rec = _Recorder(seed, rtol, backward)
 
