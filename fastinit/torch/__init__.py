@@ -9,6 +9,9 @@ NumPy functions, so the values are theirs bit for bit.  See ``docs/torch.md``.
   float16/bfloat16, views, parameters, DTensor shards);
 * ``_init``: drop-ins for ``torch.nn.init`` (same names, positional parameters and defaults,
   plus keyword-only ``seed=`` and ``stream=``).
+* ``_module``: :func:`init_module`, every tensor of a model from per-name streams (``_redirect``:
+  the ``TorchFunctionMode`` that gives a module's own init fastinit's bits; ``_policy``:
+  :class:`Rule` and the ``"auto"`` policy; ``_memory``: fresh pages mapped in one call);
 * ``_diagnose``: :func:`diagnose`, :func:`fastinit.propagate`'s per-layer report for any
   ``nn.Module``, taken with hooks.
 """
