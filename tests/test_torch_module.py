@@ -379,3 +379,31 @@ def test_populate_maps_a_fresh_tensors_pages_at_once():
     assert rss() - before >= 60 * 2**20
     small = torch.empty(100)
     assert populate_(small) is small and populate_(t[::2]) is not None  # no-ops
+
+
+def _replay(record, dtype=torch.float32) -> torch.Tensor:
+    """Rebuild a tensor from its report alone: each recorded call with the record's seed and stream."""
+    t = torch.empty(record.shape, dtype=dtype)
+    for call, stream in record.fills:
+        name, args = call.split("(", 1)
+        args = args[:-1]
+        eval(f"ft.{name}(t, {args + ', ' if args else ''}seed={record.seed}, stream={stream})",
+             {"ft": ft, "t": t})
+    return t
+
+
+def test_the_report_alone_rebuilds_each_randomly_filled_tensor():
+    model = nn.Sequential(nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0), Custom(), nn.Embedding(20, 8))
+    report = ft.init_module(model, seed=31)
+    names = ["0.self_attn.in_proj_weight", "0.self_attn.out_proj.weight", "0.linear1.weight", "0.linear1.bias",
+             "1.a", "1.d", "2.weight"]
+    for name in names:
+        assert same(model.get_parameter(name), _replay(report[name])), name
+
+
+def test_auto_looks_past_norms_for_a_conv():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 4, 1))
+    ft.init_module(model, seed=8, policy="auto")
+    want = fastinit.he_normal((8, 3, 3, 3), nonlinearity="relu", seed=child_seed(8, "0.weight"))
+    assert model[0].weight.detach().numpy().tobytes() == want.tobytes()
+    assert torch.count_nonzero(model[0].bias) == 0 and torch.equal(model[1].weight, torch.ones(8))
