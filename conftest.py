@@ -14,10 +14,14 @@ def _missing(name: str) -> bool:
 
 collect_ignore = []
 
-# fastinit.jax needs jax; fastinit.dask needs dask.array; the sharded guide runs both.
+# fastinit.torch needs torch; fastinit.jax needs jax; fastinit.dask needs dask.array; the sharded
+# guide runs both of the last two.
+if _missing("torch"):
+    collect_ignore += ["fastinit/torch", "docs/torch.md"]
+sharded = []
 if _missing("jax"):
-    collect_ignore.append("fastinit/jax.py")
+    sharded.append("fastinit/jax.py")
 if _missing("dask") or _missing("dask.array"):
-    collect_ignore.append("fastinit/dask.py")
-if collect_ignore:
-    collect_ignore.append("docs/sharded.md")
+    sharded.append("fastinit/dask.py")
+if sharded:
+    collect_ignore += [*sharded, "docs/sharded.md"]

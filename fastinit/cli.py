@@ -139,8 +139,16 @@ def _build_parser() -> _Parser:
         description="Run fastinit.propagate on one MLP and print the per-layer table and the "
         "verdict (vanishing, exploding, collapsed, saturated, dead or healthy).",
     )
-    diagnose.add_argument("--widths", required=True, type=str,
+    diagnose.add_argument("--widths", type=str,
                           help="layer sizes input to output, e.g. 784,512x50,10 (NxK: N, K times)")
+    diagnose.add_argument("--model", metavar="MODULE:FACTORY",
+                          help="instead of --widths: your torch model, a zero-argument callable "
+                          "returning an nn.Module, e.g. mypkg.models:make_cnn (imported from the "
+                          "current directory too), run through fastinit.torch.diagnose; "
+                          "--seed, --plot and --json apply")
+    diagnose.add_argument("--input-shape", metavar="B,C,...",
+                          help="with --model: shape of the standard normal input batch, "
+                          "e.g. 64,3,32,32")
     diagnose.add_argument("--init", default="he_normal",
                           help="initializer name, e.g. xavier_normal (default: he_normal)")
     diagnose.add_argument("--param", action="append", type=_param, default=[],
@@ -322,6 +330,10 @@ def _memoized(name: str, dtype: str) -> Callable:
 def _diagnose(args: argparse.Namespace) -> int:
     from . import propagate
 
+    if args.model is not None:
+        return _diagnose_model(args)
+    if args.widths is None:
+        raise UsageError("the following arguments are required: --widths (or --model)")
     widths = parse_widths(args.widths)
     if args.plot:
         _need_matplotlib()
@@ -341,6 +353,73 @@ def _diagnose(args: argparse.Namespace) -> int:
             p = result.predicted
             print(f"mean field: q* = {p.q_star:.4g}, chi1 = {p.chi1:.4g} ({p.phase}), "
                   f"xi_q = {p.xi_q:.4g}, xi_c = {p.xi_c:.4g} layers")
+    return 0
+
+
+def _load_model(spec: str) -> Any:
+    """Import ``module:factory`` (the current directory first on the path) and call it."""
+    import importlib
+    import os
+
+    import torch
+
+    modname, sep, attr = spec.partition(":")
+    if not sep or not modname.strip() or not attr.strip():
+        raise UsageError(f"--model: expected MODULE:FACTORY, e.g. mypkg.models:make_cnn, "
+                         f"got {spec!r}")
+    saved = list(sys.path)
+    sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(modname.strip())
+    except Exception as exc:
+        raise UsageError(f"--model: cannot import {modname!r}: {type(exc).__name__}: {exc}"
+                         ) from None
+    finally:
+        sys.path[:] = saved
+    factory = module
+    for part in attr.strip().split("."):
+        if not hasattr(factory, part):
+            raise UsageError(f"--model: {modname!r} has no attribute {part!r}")
+        factory = getattr(factory, part)
+    if not callable(factory):
+        raise UsageError(f"--model: {spec} is not callable (expected a zero-argument factory)")
+    try:
+        model = factory()
+    except Exception as exc:
+        raise UsageError(f"--model: {spec}() raised {type(exc).__name__}: {exc}") from None
+    if not isinstance(model, torch.nn.Module):
+        raise UsageError(f"--model: {spec}() returned {type(model).__name__}, not a "
+                         "torch.nn.Module")
+    return model
+
+
+def _diagnose_model(args: argparse.Namespace) -> int:
+    """``fastinit diagnose --model MODULE:FACTORY --input-shape ...``: fastinit.torch.diagnose."""
+    if args.widths is not None:
+        raise UsageError("--model and --widths exclude each other: --widths describes "
+                         "propagate's MLP, --model your own network")
+    if args.input_shape is None:
+        raise UsageError("--model needs --input-shape, e.g. --input-shape 64,3,32,32")
+    try:
+        shape = tuple(int(d) for d in args.input_shape.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise UsageError(f"--input-shape: expected positive ints separated by commas, e.g. "
+                         f"64,3,32,32, got {args.input_shape!r}")
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise ImportError("fastinit diagnose --model needs torch: pip install fastinit[torch]"
+                          ) from None
+    from .torch import diagnose
+
+    if args.plot:
+        _need_matplotlib()
+    result = diagnose(_load_model(args.model), shape, seed=args.seed)
+    if args.plot:
+        result.plot(args.plot)
+    print(json.dumps(result.to_dict()) if args.json else result)
     return 0
 
 

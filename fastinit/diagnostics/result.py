@@ -70,6 +70,10 @@ class PropagationResult:
         1-based layer where the verdict first holds (None when healthy).
     verdict_reason : str
         One sentence why.
+    layer_names : tuple of str or None
+        Each layer's name (:func:`fastinit.torch.diagnose`: the module's qualified name); when
+        set, the table gets a name column, the verdict line and the plot name the layer, and
+        ``init`` holds the model's class name.  ``None`` for :func:`fastinit.propagate`.
     """
 
     widths: tuple[int, ...]
@@ -94,6 +98,7 @@ class PropagationResult:
     verdict: str = "healthy"
     verdict_layer: int | None = None
     verdict_reason: str = ""
+    layer_names: tuple[str, ...] | None = None
     _fields_per_layer: ClassVar[tuple[str, ...]] = (
         "pre_mean", "pre_var", "act_mean", "act_var", "dead_fraction", "saturated_fraction",
         "distinct_units", "grad_pre_var", "grad_weight_var", "grad_weight_var_rse",
@@ -110,25 +115,33 @@ class PropagationResult:
 
     def __str__(self) -> str:
         """Format a fixed-width table, one row per layer, then the verdict line."""
-        head = (f"{'layer':>5} {'width':>6} {'pre var':>10} {'act var':>10} {'dead':>6} "
-                f"{'sat':>6} {'distinct':>8} {'grad var':>10} {'pred pre':>10} "
+        names = self.layer_names
+        nw = 0 if names is None else max([4] + [len(n) for n in names])
+        name_head = "" if names is None else f" {'name':<{nw}}"
+        head = (f"{'layer':>5}{name_head} {'width':>6} {'pre var':>10} {'act var':>10} "
+                f"{'dead':>6} {'sat':>6} {'distinct':>8} {'grad var':>10} {'pred pre':>10} "
                 f"{'pred grad':>10}")
         pp, pg = self._predicted("pre_var"), self._predicted("grad_pre_var")
+        title = (f"propagate: widths {_short(self.widths)}, {self.activation}, init {self.init}"
+                 if names is None else
+                 f"diagnose: {self.init}, widths {_short(self.widths)}, {self.activation}")
         lines = [
-            f"propagate: widths {_short(self.widths)}, {self.activation}, init {self.init}, "
-            f"batch {self.batch}, {self.dtype}, seed {self.seed}",
+            f"{title}, batch {self.batch}, {self.dtype}, seed {self.seed}",
             head, "-" * len(head),
         ]
         for i in range(self.depth):
             gv = None if self.grad_pre_var is None else self.grad_pre_var[i]
+            name = "" if names is None else f" {names[i]:<{nw}}"
             lines.append(
-                f"{i + 1:>5} {self.widths[i + 1]:>6} {_num(self.pre_var[i])} "
+                f"{i + 1:>5}{name} {self.widths[i + 1]:>6} {_num(self.pre_var[i])} "
                 f"{_num(self.act_var[i])} {self.dead_fraction[i]:>6.2f} "
                 f"{self.saturated_fraction[i]:>6.2f} {int(self.distinct_units[i]):>8} "
                 f"{_num(gv)} {_num(None if pp is None else pp[i])} "
                 f"{_num(None if pg is None else pg[i])}"
             )
         where = "" if self.verdict_layer is None else f" at layer {self.verdict_layer}"
+        if names is not None and self.verdict_layer is not None:
+            where += f" ({names[self.verdict_layer - 1]})"
         lines.append(f"verdict: {self.verdict}{where}: {self.verdict_reason}")
         return "\n".join(lines)
 
@@ -148,6 +161,8 @@ class PropagationResult:
         out["verdict"] = self.verdict
         out["verdict_layer"] = self.verdict_layer
         out["verdict_reason"] = self.verdict_reason
+        if self.layer_names is not None:
+            out["layer_names"] = list(self.layer_names)
         pred = None
         if self.predicted is not None:
             pred = {}
@@ -193,6 +208,8 @@ class PropagationResult:
                 ax.plot(layers, _positive(predicted), "--", label="predicted (mean field)")
             ax.set_yscale("log")
             ax.set_xlabel("layer")
+            if self.layer_names is not None:
+                ax.set_xticks(layers, self.layer_names, rotation=90, fontsize=7)
             ax.set_title(title)
             ax.grid(True, which="both", alpha=0.3)
             if ax.get_lines():
