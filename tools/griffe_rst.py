@@ -42,7 +42,11 @@ def _simple_tables(lines: list[str]) -> list[str]:
             continue
         spans = [m.span() for m in re.finditer(r"=+", lines[i])]
         ends = [start for start, _ in spans[1:]] + [None]
-        cells = lambda row: [row[s:e].strip() for (s, _), e in zip(spans, ends)]  # noqa: E731
+        cuts = list(zip([s for s, _ in spans], ends))
+
+        def cells(row: str, cuts: list = cuts) -> list[str]:
+            return [row[s:e].strip() for s, e in cuts]
+
         indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
         header = cells(lines[i + 1])
         rows = []
