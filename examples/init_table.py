@@ -74,7 +74,10 @@ def run_table(activations: Sequence[str], labels: Sequence[str], seeds: Sequence
 
 
 def markdown(rows: list[dict], activations: Sequence[str]) -> str:
-    """One line per init: per activation, the test accuracy per seed and the verdict."""
+    """One line per init: per activation, the test accuracy per seed and the verdict.
+
+    The verdict is shown once when every seed agrees, else per seed in seed order.
+    """
     labels = list(dict.fromkeys(r["init"] for r in rows))
     head = "| init |" + "".join(f" {a}: test acc (per seed) | {a}: verdict |" for a in activations)
     lines = [head, "|---|" + "---:|---|" * len(activations)]
@@ -84,10 +87,9 @@ def markdown(rows: list[dict], activations: Sequence[str]) -> str:
             rs = sorted((r for r in rows if r["init"] == lab and r["activation"] == a),
                         key=lambda r: r["seed"])
             accs = " / ".join(f"{100 * r['test_acc']:.0f}%" + ("" if r["finite"] else "†") for r in rs)
-            verdicts = dict.fromkeys(
-                r["verdict"] + ("" if r["verdict_layer"] is None else f" @{r['verdict_layer']}")
-                for r in rs)
-            cells += [accs, " / ".join(verdicts)]
+            verdicts = [r["verdict"] + ("" if r["verdict_layer"] is None else f" @{r['verdict_layer']}")
+                        for r in rs]
+            cells += [accs, verdicts[0] if len(set(verdicts)) == 1 else " / ".join(verdicts)]
         lines.append(f"| {lab} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

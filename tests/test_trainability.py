@@ -4,6 +4,7 @@ Fixed seeds and one torch thread, so the accuracies are the same on every run of
 the margins (above 50 % against chance at 10 %, below 30 %) leave room for another BLAS.
 """
 
+import json
 import math
 import os
 import sys
@@ -23,9 +24,15 @@ import fastinit  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def quick_cells():
-    cells = tr.run_grid(tr.QUICK_SW2, tr.QUICK_DEPTHS, epochs=tr.QUICK_EPOCHS, seed=0, jobs=1)
-    return {(c.sigma_w2, c.depth): c for c in cells}
+def quick_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("trainability")
+    cells = tr.main(["--quick", "--jobs", "1", "--seed", "0", "--out", str(out)])
+    return out, cells
+
+
+@pytest.fixture(scope="module")
+def quick_cells(quick_out):
+    return {(c.sigma_w2, c.depth): c for c in quick_out[1]}
 
 
 def test_quick_grid_covers_both_verdicts(quick_cells):
@@ -87,9 +94,17 @@ def test_he_trains_where_xavier_does_not_on_30_relu_layers():
     assert "| Xavier (normal) |" in init_table.markdown(rows, ["relu"])
 
 
-def test_cli_quick_writes_numbers_and_figure(tmp_path):
-    cells = tr.main(["--quick", "--jobs", "1", "--epochs", "1", "--out", str(tmp_path)])
+def test_cli_quick_writes_numbers_and_figure(quick_out):
+    out, cells = quick_out
     assert len(cells) == len(tr.QUICK_SW2) * len(tr.QUICK_DEPTHS)
     for ext in ("json", "csv", "png"):
-        assert (tmp_path / f"trainability-quick.{ext}").stat().st_size > 0
-    assert fastinit.critical_weight_variance("tanh", bias_std=math.sqrt(tr.SIGMA_B2)) > 1.5
+        assert (out / f"trainability-quick.{ext}").stat().st_size > 0
+    saved = json.loads((out / "trainability-quick.json").read_text())
+    assert [c["test_acc"] for c in saved["cells"]] == [c.test_acc for c in cells]
+    assert saved["meta"]["epochs"] == tr.QUICK_EPOCHS
+
+
+def test_six_xi_c_diverges_at_the_edge_of_chaos():
+    crit = fastinit.critical_weight_variance("tanh", bias_std=math.sqrt(tr.SIGMA_B2))
+    curve = tr.trainable_depth_curve(np.array([0.5, crit * 0.99, 1.0 + crit]))
+    assert curve[1] > 10 * max(curve[0], curve[2])
