@@ -54,7 +54,7 @@ def twin(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over the package, tests, benchmarks and this file."""
     session.install("ruff")
-    session.run("ruff", "check", "fastinit", "tests", "benchmarks", "tools", "conftest.py", "noxfile.py")
+    session.run("ruff", "check", "fastinit", "tests", "benchmarks", "examples", "tools", "conftest.py", "noxfile.py")
 
 
 @nox.session(python="3.11")
