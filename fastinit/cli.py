@@ -232,10 +232,11 @@ def format_compare(header: str, rows: Sequence[dict], activation: str, critical:
             f"{row['saturated_fraction']:>5.2f} "
             f"{str(row['distinct_units']) + '/' + str(row['width']):>8}  {verdict}"
         )
+    edge = (f"sigma_w^2 = {critical:.3g} for {activation}" if math.isfinite(critical) else
+            f"{activation} has none: chi1 jumps over 1, see critical_weight_variance")
     lines += textwrap.wrap(
         "dead, sat: worst layer; distinct: fewest distinct units in a layer; chi1: mean-field "
-        f"gradient factor per layer (1 = edge of chaos, sigma_w^2 = {critical:.3g} for "
-        f"{activation}).", WIDTH)
+        f"gradient factor per layer (1 = edge of chaos, {edge}).", WIDTH)
     lines.append("why:")
     reasons: dict[str, list[str]] = {}
     for row in rows:  # inits that fail (or pass) for the very same reason share a line

@@ -53,6 +53,10 @@ CRITICAL_RTOL = 1e-12
 SEARCH_LO, SEARCH_HI, SEARCH_STEP = 1e-30, 1e30, 8.0
 #: ``f(q) - q`` smaller than this times q is within quadrature error of 0.
 GAP_RTOL = 1e-10
+#: critical_weight_variance checks χ₁ on either side of its root, at ``root·(1 ± JUMP_PROBE)``:
+#: a smooth crossing stays within about JUMP_PROBE of 1 on both sides (softplus, whose q* runs
+#: off to ∞ at σ_w² = 2, on one side); both sides further than JUMP_LIMIT from 1 is a jump.
+JUMP_PROBE, JUMP_LIMIT = 1e-6, 1e-3
 _LEGENDRE = np.polynomial.legendre.leggauss(NODES_PER_PANEL)
 _BIG = 1e300  # stands in for ±∞ when evaluating φ(±∞) and φ'(±∞)
 _TINY = 1e-300  # stands in for 0± when evaluating φ'(0±)
@@ -613,8 +617,12 @@ def critical_weight_variance(
     Raises
     ------
     ValueError
-        Unknown activation, negative ``bias_std``, or no crossing of χ₁ = 1 for
-        ``0.01 ≤ σ_w² ≤ 0.01·2^24``.
+        Unknown activation, negative ``bias_std``, no crossing of χ₁ = 1 for
+        ``0.01 ≤ σ_w² ≤ 0.01·2^24``, or no edge of chaos at all: for gelu and silu (with or
+        without bias) χ₁ does not cross 1 but jumps over it (gelu 0.59 → 1.18, silu 0.70 → 1.41)
+        where the q-map's unstable fixed point passes q = 1; below that σ_w² the signal decays to
+        q* = 0, above it grows without bound, and every finite fixed point has χ₁ > 1.  The
+        message gives the σ_w² of the jump and χ₁ on either side.
 
     Examples
     --------
@@ -623,6 +631,10 @@ def critical_weight_variance(
     (2.0, 1.0)
     >>> round(fastinit.critical_weight_variance("tanh", bias_std=0.3), 4) > 1
     True
+    >>> fastinit.critical_weight_variance("gelu")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: no edge of chaos for gelu with bias_std=0.0: chi1 jumps from 0.588 to 1.18 ...
     """
     act = canonical(activation)
     sb = _check_nonnegative("bias_std", bias_std)
@@ -649,7 +661,21 @@ def critical_weight_variance(
             f"no edge of chaos for {act} with bias_std={sb}: "
             f"chi1 < 1 for every sigma_w2 from 0.01 to {grid[-1]:.3g}"
         )
-    return math.exp(_illinois(lambda t: excess(math.exp(t)), math.log(prev), math.log(sw2), 1e-13))
+    root = math.exp(_illinois(lambda t: excess(math.exp(t)), math.log(prev), math.log(sw2), 1e-13))
+    # A true edge of chaos is a continuous crossing of χ₁ = 1.  For gelu and silu χ₁ instead
+    # jumps over 1 where the q-map's unstable fixed point passes the search's start q = 1: below,
+    # q* = 0 (χ₁ = σ_w²·φ'(0)² < 1); above, q* = ∞ (χ₁ = σ_w²·φ'(∞)²/2 > 1).  Every finite fixed
+    # point then has χ₁ > 1, and the crossing is not a critical point.
+    below = excess(root * (1 - JUMP_PROBE)) + 1.0
+    above = excess(root * (1 + JUMP_PROBE)) + 1.0
+    if min(1.0 - below, above - 1.0) > JUMP_LIMIT:
+        raise ValueError(
+            f"no edge of chaos for {act} with bias_std={sb}: chi1 jumps from {below:.3g} to "
+            f"{above:.3g} at sigma_w2 = {root:.4g}, where the fixed point q* leaves for 0 or "
+            "infinity; every finite fixed point has chi1 > 1, so no sigma_w2 gives chi1 = 1 "
+            "(see fastinit.mean_field for a given sigma_w2)"
+        )
+    return root
 
 
 def _deep_limit_chi1(act: str, sw2: float, sb2: float, s: float) -> float:
