@@ -504,3 +504,43 @@ def test_bad_callable_init():
         run([4, 4], "relu", lambda shape, seed, stream: np.zeros(3), batch=4)
     with pytest.raises(ValueError, match="init returned non-finite weights for layer 1"):
         run([4, 4], "relu", lambda shape, seed, stream: np.full(shape, np.inf), batch=4)
+
+
+def test_count_distinct_does_not_chain():
+    # 200 units whose hashes step by 1e-5 relative: each is within rtol = 1e-4 of the next, but
+    # the run spans 0.2 %.  Chaining merged them into one unit; anchored groups give 19.
+    h = np.vstack([1 + 1e-5 * np.arange(200), 2 + 1e-5 * np.arange(200)])
+    assert P.count_distinct(h, 1e-4) >= 15  # 199 steps of 1e-5, groups of 11 (span <= 1e-4)
+    assert P.count_distinct(h, 1e-7) == 200
+    # equal within rtol of the anchor stays one unit
+    assert P.count_distinct(np.vstack([1 + 1e-9 * np.arange(50)] * 2), 1e-4) == 1
+
+
+def _rows_spanning(span):
+    """Layer 1's rows are one row scaled by 1 .. 1 + span: distinct units, nearly equal."""
+    def init(shape, seed, stream):
+        w = fastinit.xavier_normal(shape, seed=seed, stream=stream, dtype=np.float64)
+        if stream == 1:
+            w = w[0][None, :] * (1 + span * np.arange(shape[0])[:, None] / (shape[0] - 1))
+        return w
+    return init
+
+
+@pytest.mark.parametrize("act, span", [("sigmoid", 0.01), ("tanh", 0.01), ("relu", 0.001),
+                                       ("linear", 0.001), ("gelu", 0.001)])
+def test_nearly_equal_units_are_not_collapsed_in_float32(act, span):
+    # the issue's cases: float32 said "collapsed" (every hash chained into one unit) where
+    # float64 counts every unit; now both give the same verdict and float32 counts >= 2 units
+    init = _rows_spanning(span)
+    r32 = run([128] * 4, act, init, batch=128, dtype="float32")
+    r64 = run([128] * 4, act, init, batch=128, dtype="float64")
+    assert r64.distinct_units[0] == 128
+    assert r32.distinct_units[0] >= 2 and r32.verdict != "collapsed"
+    assert (r32.verdict, r32.verdict_layer) == (r64.verdict, r64.verdict_layer)
+
+
+@pytest.mark.parametrize("act", ["softplus", "silu", "relu", "sigmoid"])
+def test_constant_init_collapses_in_float32_at_odd_width(act):
+    # BLAS rounds the columns of a 257-wide product differently: still one unit
+    r = run([257] * 5, act, "constant", batch=256, dtype="float32", value=0.01)
+    assert r.distinct_units.tolist() == [1] * 4 and r.verdict == "collapsed"

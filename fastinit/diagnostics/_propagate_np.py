@@ -174,6 +174,7 @@ def reference(widths, activation="relu", init="he_normal", *, batch=1024, inputs
         _resolve_init,
         count_distinct,
         exact_sq_norm,
+        hash_bounds,
         sample_columns,
         weight_grad_stats,
     )
@@ -214,7 +215,8 @@ def reference(widths, activation="relu", init="he_normal", *, batch=1024, inputs
         if act in RELU_FAMILY:
             out["dead_fraction"][i] = float((~(z64 > 0).any(axis=0)).mean())
         out["saturated_fraction"][i] = float(((z64 < zlo) | (z64 > zhi)).mean())
-        out["distinct_units"][i] = count_distinct(proj @ a64, DISTINCT_RTOL[dtype])
+        bound = hash_bounds(proj, (a64 * a64).sum(axis=0))
+        out["distinct_units"][i] = count_distinct(proj @ a64, DISTINCT_RTOL[dtype], bound)
     d = normal((b, widths[-1]), seed=seed, stream=GRAD_STREAM, dtype=dtype)
     for i in range(depth - 1, -1, -1):
         d = (dphi64(code, zs[i], negative_slope) * d).astype(dtype)
