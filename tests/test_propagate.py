@@ -360,7 +360,7 @@ def test_saturated_fraction_counts_entries():
     ("relu", "he_normal", {}, "healthy"),
     ("relu", "normal", {"std": 0.01}, "vanishing"),
     ("relu", "normal", {"std": 1.0}, "exploding"),
-    ("tanh", "normal", {"std": 1.0}, "saturated"),
+    ("tanh", "normal", {"std": 1.0}, "exploding"),  # saturated too, but gradients grow 1e46
     ("tanh", "xavier_normal", {}, "healthy"),
     ("linear", "normal", {"std": 0.05}, "vanishing"),
 ])
@@ -544,3 +544,37 @@ def test_constant_init_collapses_in_float32_at_odd_width(act):
     # BLAS rounds the columns of a 257-wide product differently: still one unit
     r = run([257] * 5, act, "constant", batch=256, dtype="float32", value=0.01)
     assert r.distinct_units.tolist() == [1] * 4 and r.verdict == "collapsed"
+
+
+@pytest.mark.parametrize("act", ["gelu", "silu", "elu", "softplus", "tanh"])
+def test_saturation_does_not_hide_explosion(act):
+    r = run([64] * 11, act, "normal", batch=64, std=1.0)
+    rules = [f[0] for f in r.findings]
+    assert r.verdict == "exploding" and rules[0] == "exploding", str(r)
+    assert "saturated" in rules
+
+
+def test_leaky_relu_units_are_never_dead():
+    x = np.abs(fastinit.normal((64, 16), seed=0)) + 0.1
+
+    def negative(shape, seed, stream):
+        return -np.abs(fastinit.normal(shape, seed=seed, stream=stream)) * 0.3
+
+    leaky = run([16, 16], "leaky_relu", negative, inputs=x)  # every z < 0: slope 0.01 flows
+    assert leaky.dead_fraction[0] == 0 and leaky.verdict != "dead"
+    assert all(f[0] != "dead" for f in leaky.findings)
+    assert run([16, 16], "relu", negative, inputs=x).verdict == "collapsed"  # all dead: one unit
+    flat = run([16, 16], "leaky_relu", negative, inputs=x, negative_slope=0.0)
+    assert flat.dead_fraction[0] == 1.0
+
+
+def test_float32_overflow_names_its_layer():
+    # std 1, ReLU, width 256: the variance grows 128x per layer and float32 overflows; a
+    # verdict, the layer where values turn inf/NaN, no warning (pytest turns them into errors)
+    r = run([256] * 101, "relu", "normal", batch=64, std=1.0, dtype="float32")
+    assert r.verdict == "exploding"
+    k = r.overflow_layer
+    assert k is not None and np.isfinite(r.pre_var[k - 2]) and not np.isfinite(r.pre_var[k - 1])
+    assert ("overflow", k) in [(f[0], f[1]) for f in r.findings]
+    assert f"overflow at layer {k}" in str(r)
+    assert run([64] * 4, "relu", "he_normal", batch=16).overflow_layer is None

@@ -56,8 +56,8 @@ from .._validate import check_dtype, check_real, is_int
 from ..distributions import normal, uniform
 from ..random import fresh_seed, seed_to_key
 from . import _propagate_np
-from .activations import ACTIVATIONS, RELU_FAMILY, canonical, dphi
-from .result import PropagationResult, judge
+from .activations import ACTIVATIONS, RELU_FAMILY, can_die, canonical, dphi
+from .result import PropagationResult, findings, judge
 
 if BACKEND == "numba":
     from . import _propagate_kernels as _kernels
@@ -581,7 +581,7 @@ def propagate(
                 i = layer - 1
                 stats["pre_mean"][i], stats["pre_var"][i] = _moments(tot[0], tot[1], B * n)
                 stats["act_mean"][i], stats["act_var"][i] = _moments(tot[2], tot[3], B * n)
-                if act in RELU_FAMILY:
+                if can_die(act, slope):
                     stats["dead_fraction"][i] = float((tot[4] == 0).sum()) / n
                 stats["saturated_fraction"][i] = float(tot[5].sum()) / (B * n)
                 distinct[i] = count_distinct(tot[6:8], rtol, hash_bounds(proj, tot[3]))
@@ -674,5 +674,8 @@ def propagate(
         grad_pre_var=grad_pre_var, grad_weight_var=grad_weight_var,
         grad_weight_var_rse=grad_weight_rse, predicted=predicted, **stats,
     )
+    result.findings = findings(result)
     result.verdict, result.verdict_layer, result.verdict_reason = judge(result)
+    overflow = [f[1] for f in result.findings if f[0] == "overflow"]
+    result.overflow_layer = overflow[0] if overflow else None
     return result
