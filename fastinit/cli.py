@@ -394,6 +394,8 @@ def _recommend(args: argparse.Namespace) -> int:
             "activation": rec.activation, "initializer": rec.initializer, "gain": rec.gain,
             "mode": rec.mode, "bias": rec.bias, "reason": rec.reason,
             "references": list(rec.references), "kwargs": rec.kwargs,
+            "deep_initializer": rec.deep_initializer, "deep_kwargs": rec.deep_kwargs,
+            "depth_note": rec.depth_note,
         }))
     else:
         print(rec)
