@@ -51,6 +51,8 @@ CRITICAL_RTOL = 1e-12
 #: The fixed-point search: q* below SEARCH_LO is reported as 0, above SEARCH_HI as inf; the
 #: bracket grows by SEARCH_STEP per step before regula falsi refines it.
 SEARCH_LO, SEARCH_HI, SEARCH_STEP = 1e-30, 1e30, 8.0
+#: A bound on the bracket's steps that no argument can defeat (it needs fewer than 400).
+SEARCH_MAX_STEPS = 1000
 #: ``f(q) - q`` smaller than this times q is within quadrature error of 0.
 GAP_RTOL = 1e-10
 #: critical_weight_variance checks χ₁ on either side of its root, at ``root·(1 ± JUMP_PROBE)``:
@@ -67,7 +69,7 @@ def _half_line_rule(q: float) -> tuple[np.ndarray, np.ndarray]:
     scale = 1.0 / math.sqrt(q)
     cuts = {0.0, Z_MAX, 0.5, 1.0, 2.0, 4.0, 8.0}
     point = scale
-    while point < Z_MAX:
+    while 0.0 < point < Z_MAX:  # at most 2100 doublings from the smallest double
         cuts.add(point)
         point *= 2.0
     edges = np.array(sorted(c for c in cuts if 0.0 <= c <= Z_MAX))
@@ -157,8 +159,12 @@ def _fixed_point(act: str, sw2: float, sb2: float, q0: float, s: float) -> float
         return math.inf if (sb2 > 0 or q0 > 0) else 0.0
     # Search range: a fixed point below 1e-30 is 0 and one above 1e30 is infinite for any
     # practical network (it would need σ_b ~ 1e15); widened to hold q0 and σ_b².
+    # Every fixed point is at least σ_b²: one at or above Q_INF is infinite by this module's
+    # convention (its square would overflow), so the search never needs to go past Q_INF.
+    if not (sb2 < Q_INF and q0 < Q_INF):
+        return math.inf
     q_min = min(SEARCH_LO, q0) if q0 > 0 else SEARCH_LO
-    q_max = max(SEARCH_HI, 16.0 * q0, 16.0 * sb2)
+    q_max = min(max(SEARCH_HI, 16.0 * q0, 16.0 * sb2), Q_INF)
     q0 = max(q0, q_min)
 
     def gap(q: float) -> float:
@@ -169,18 +175,34 @@ def _fixed_point(act: str, sw2: float, sb2: float, q0: float, s: float) -> float
         return q0
     up = g0 > 0
     lo = q0
-    while True:
+    if up and sb2 > lo:  # f(q) >= σ_b² > q below σ_b²: no root there, start the climb at σ_b²
+        lo = sb2
+        if gap(lo) == 0.0:
+            return lo
+    # The bracket moves by SEARCH_STEP within [q_min, q_max] ⊂ [5e-324, Q_INF]: at most
+    # log(Q_INF / 5e-324) / log(SEARCH_STEP) < 400 steps, whatever the arguments.
+    for _ in range(SEARCH_MAX_STEPS):
         hi = lo * SEARCH_STEP if up else lo / SEARCH_STEP
         if hi > q_max:
             return math.inf
         if hi < q_min:
             return 0.0
         g = gap(hi)
+        if math.isnan(g):
+            raise ValueError(
+                f"mean field: the q-map of {act} is not finite at q = {hi:.3g} "
+                f"(sigma_w2 = {sw2:.3g}, bias variance {sb2:.3g}); no fixed point can be found"
+            )
         # Near-homogeneous maps (elu, softplus, ... at large q) have f(q) - q below rounding:
         # only a sign change that quadrature error cannot produce counts.
         if (g > 0) != up and abs(g) > GAP_RTOL * hi:
             break
         lo = hi
+    else:  # pragma: no cover - the bound above makes this unreachable
+        raise RuntimeError(
+            f"mean field: the fixed-point search for {act} gave up after {SEARCH_MAX_STEPS} "
+            f"steps (sigma_w2 = {sw2:.3g}, bias variance {sb2:.3g}, q0 = {q0:.3g})"
+        )
     root = _illinois(lambda t: gap(math.exp(t)), math.log(lo), math.log(hi), 1e-13)
     return math.exp(root)
 
