@@ -238,7 +238,7 @@ def lsuv(
         z, var = output(weights[i])
         last_gap = math.inf
         while abs(var - 1.0) >= tol and iterations[i] < max_iter:
-            if not abs(var - 1.0) < STALL_RATIO * last_gap:
+            if math.isfinite(var) and not abs(var - 1.0) < STALL_RATIO * last_gap:
                 warnings.warn(
                     f"lsuv: layer {i + 1}'s output variance stalls at {var:.4g} after "
                     f"{int(iterations[i])} rescalings (the unscaled biases hold it away from 1 "
