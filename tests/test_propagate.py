@@ -578,3 +578,21 @@ def test_float32_overflow_names_its_layer():
     assert ("overflow", k) in [(f[0], f[1]) for f in r.findings]
     assert f"overflow at layer {k}" in str(r)
     assert run([64] * 4, "relu", "he_normal", batch=16).overflow_layer is None
+
+
+def test_float32_derivative_is_float64_arithmetic_rounded_once():
+    # documented (docs/diagnostics.md, "float32 derivatives"): φ' comes from float64 on the
+    # float32 z, so a saturated tanh at z = 10 passes 8.2e-9 where float32 arithmetic gives 0
+    x = np.full((8, 4), 10.0, dtype=np.float32)
+
+    def identity(shape, seed, stream):
+        return np.eye(shape[0], shape[1])
+
+    r = run([4, 4], "tanh", identity, inputs=x, dtype="float32")
+    t32 = np.tanh(np.float32(10.0))
+    assert np.float32(1) - t32 * t32 == 0  # what torch/NumPy float32 arithmetic would pass
+    slope = 1 - math.tanh(10.0) ** 2
+    g = fastinit.normal((8, 4), seed=r.seed, stream=P.GRAD_STREAM, dtype=np.float32)
+    want = (slope * g.astype(np.float64)).astype(np.float32).astype(np.float64).var()
+    assert r.grad_pre_var[0] > 0
+    assert r.grad_pre_var[0] == pytest.approx(want, rel=1e-6)

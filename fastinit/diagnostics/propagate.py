@@ -84,8 +84,8 @@ WEIGHT_GRAD_COLUMNS = 32
 #: the bound, from BLAS summation order; 3e-6 keeps them one unit with a margin of 3.  Units
 #: closer than that are not resolved in float32, so its count is a lower bound.
 DISTINCT_RTOL = {np.dtype(np.float32): 3e-6, np.dtype(np.float64): 1e-9}
-#: Saturation level: |φ'| has fallen below 1 % of its scale (|tanh| > 0.99, sigmoid outside
-#: [0.01, 0.99], elu/selu below 0.99 of the lower asymptote, gelu/silu/softplus φ' < 0.01).
+#: Saturation level: |tanh| > 0.99 (tanh' < 0.0199), sigmoid outside [0.01, 0.99]
+#: (sigmoid' < 0.0099), elu/selu below 0.99 of the lower asymptote, gelu/silu/softplus φ' < 0.01.
 SATURATION_LEVEL = 0.01
 
 
@@ -381,16 +381,19 @@ def propagate(
     Statistics
     ----------
     * ``pre_var``, ``act_var``, ``grad_pre_var``: population variance over all ``B·n_l`` entries.
-    * ``dead_fraction`` (linear, relu, leaky_relu; 0 otherwise): units with ``z ≤ 0`` on every
-      sample of the batch.
+    * ``dead_fraction`` (relu, and leaky_relu with ``negative_slope=0``; 0 otherwise, since
+      every other activation passes gradient for every z): units with ``z ≤ 0`` on every
+      sample of the batch, where φ' = 0.
     * ``saturated_fraction``: fraction of the ``B·n_l`` entries that are saturated:
       ``|tanh z| > 0.99``; ``sigmoid z`` outside ``[0.01, 0.99]``; elu and selu below 0.99 of
       their lower asymptote (``z < log 0.01``); gelu, silu, softplus where ``|φ'(z)| < 0.01`` on
       the negative tail (:data:`SATURATION_BOUNDS`); 0 for linear and the ReLU family.
     * ``distinct_units``: the number of distinct columns of ``a^l`` over the batch.  Each unit
       is hashed by two fixed random projections of its column (``O(B·n)``); units whose two
-      hashes both agree to a relative ``1e-4`` (float32; ``1e-9`` float64) are one unit
-      (:func:`count_distinct`).  Zero or constant weights give 1; dead units count as one unit
+      hashes both agree to ``3e-6`` (float32; ``1e-9`` float64) of their rounding bound
+      ``||proj||·||a_j||`` are one unit, in groups anchored at their first unit, never chained
+      (:func:`count_distinct`); float32 cannot separate closer units, so its count is a lower
+      bound.  Zero or constant weights give 1; dead units count as one unit
       among themselves (all zero); a nearly dead unit is distinct.
     * ``grad_weight_var``: the variance of the ``n_l·n_{l-1}`` entries of ``G^l``.  Its mean,
       ``(X1)·(δ1)/(B·N)`` with ``X = a^{l-1}``, is exact.  The second moment needs
@@ -432,6 +435,9 @@ def propagate(
         Also push a standard-normal output gradient back (needs ``B >= 2``).
     dtype : float32 or float64
         Precision of weights, activations and products; statistics are summed in float64.
+        φ and φ' are evaluated in float64 from the stored ``z`` and rounded once to ``dtype``,
+        so a saturated float32 tanh passes ``1 - tanh(z)²`` of float64 arithmetic (8.2e-9 at
+        z = 10) where float32 arithmetic gives 0.
     progress : bool or None
         A tqdm bar on stderr; ``None``: only when stderr is a terminal and tqdm is installed.
     exact_weight_grad : bool
