@@ -408,7 +408,8 @@ def propagate(
       ``sqrt(2 / (k·r_eff))``.  Measured against the exact value (relu, tanh, gelu with their
       recommended inits, 10 layers, batch 256, seeds 0-2; ``benchmarks/weight_grad_error.py``):
       median / 90th percentile / maximum 2.6 / 7.2 / 12 % at width 64, 2.2 / 5.7 / 11 % at 128,
-      1.5 / 3.5 / 8.6 % at 256 (docs/diagnostics.md has the table), and
+      1.5 / 3.5 / 8.6 % at 256, 1.1 / 2.5 / 5.1 % at 512, 0.7 / 1.7 / 3.3 % at 1024
+      (docs/diagnostics.md has the table), and
       ``sqrt(2/k) = 25 %`` in the worst spread case, a rank-one δ.  Each run reports its own estimate of that
       error, from the spread of the k terms, in ``grad_weight_var_rse``.  The cost is one
       ``(k, B) × (B, n_l)`` product per layer (``k / n_{l-1}`` of the layer's product) and
