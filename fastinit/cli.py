@@ -240,10 +240,11 @@ def format_compare(header: str, rows: Sequence[dict], activation: str, critical:
             f"{row['saturated_fraction']:>5.2f} "
             f"{str(row['distinct_units']) + '/' + str(row['width']):>8}  {verdict}"
         )
+    edge = (f"sigma_w^2 = {critical:.3g} for {activation}" if math.isfinite(critical) else
+            f"{activation} has none: chi1 jumps over 1, see critical_weight_variance")
     lines += textwrap.wrap(
         "dead, sat: worst layer; distinct: fewest distinct units in a layer; chi1: mean-field "
-        f"gradient factor per layer (1 = edge of chaos, sigma_w^2 = {critical:.3g} for "
-        f"{activation}).", WIDTH)
+        f"gradient factor per layer (1 = edge of chaos, {edge}).", WIDTH)
     lines.append("why:")
     reasons: dict[str, list[str]] = {}
     for row in rows:  # inits that fail (or pass) for the very same reason share a line
@@ -255,36 +256,69 @@ def format_compare(header: str, rows: Sequence[dict], activation: str, critical:
 
 
 def _plot_compare(results: Sequence[tuple[str, Any]], path: str, title: str) -> None:
+    """Small multiples: one panel per init, forward and backward, measured against predicted.
+
+    Each panel has its own log axis, so measured (solid) and mean-field (dotted) curves can be
+    told apart whatever the scale; zeros, subnormals and non-finite values are not drawn (a log
+    axis cannot show them, and a 1e-315 would stretch it).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for k, (label, r) in enumerate(results):
+    tiny = np.finfo(np.float64).tiny  # below it: subnormal or 0, not drawn
+
+    def drawable(values: Any) -> np.ndarray:
+        v = np.asarray(values, dtype=np.float64).copy()
+        v[~(np.isfinite(v) & (v >= tiny))] = np.nan
+        return v
+
+    cols = 4
+    rows = (len(results) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.7 * rows + 0.9),
+                             constrained_layout=True, squeeze=False)
+    fwd, bwd = "#1f77b4", "#d62728"
+    for ax, (label, r) in zip(axes.flat, results):
         layers = np.arange(1, r.depth + 1)
-        color = colors[k % len(colors)]
-        for ax, name in ((axes[0], "pre_var"), (axes[1], "grad_pre_var")):
-            measured = np.asarray(getattr(r, name), dtype=np.float64)
-            ok = np.isfinite(measured) & (measured > 0)
-            if ok.any():
-                ax.plot(layers[ok], measured[ok], "-", color=color, label=label)
-            else:  # a log axis cannot show 0: say so in the legend
-                ax.plot([], [], "-", color=color, label=f"{label} (0, not drawn)")
+        drawn = False
+        for name, color in (("pre_var", fwd), ("grad_pre_var", bwd)):
+            series = [(getattr(r, name), "-", color, 1.6)]
             if r.predicted is not None:
-                pred = np.asarray(getattr(r.predicted, name), dtype=np.float64)
-                ok = np.isfinite(pred) & (pred > 0)
-                if ok.any():
-                    ax.plot(layers[ok], pred[ok], ":", color=color)
-    axes[0].set_title("forward: Var(z^l)")
-    axes[1].set_title("backward: Var(dL/dz^l)")
-    for ax in axes:
-        ax.set_yscale("log")
-        ax.set_xlabel("layer")
+                series.append((getattr(r.predicted, name), ":", "black", 1.2))
+            for values, style, c, lw in series:
+                if values is None:
+                    continue
+                v = drawable(values)
+                points = int(np.isfinite(v).sum())
+                if points:  # a lone point needs a marker to be seen
+                    ax.plot(layers, v, style, color=c, lw=lw, marker="o" if points == 1 else None,
+                            ms=4)
+                    drawn = True
+        verdict = r.verdict + ("" if r.verdict_layer is None else f" @{r.verdict_layer}")
+        ax.set_title(f"{label}\n{verdict}", fontsize=9)
+        ax.set_xlim(0.5, r.depth + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
         ax.grid(True, which="major", alpha=0.3)
-    axes[0].legend(fontsize=8, title="solid: measured, dotted: mean field", title_fontsize=8)
-    fig.suptitle(title)
+        ax.tick_params(labelsize=8)
+        if drawn:
+            ax.set_yscale("log")
+        else:
+            ax.set_yticks([])
+            ax.text(0.5, 0.5, "every variance is 0:\nnothing to draw on a log axis",
+                    ha="center", va="center", fontsize=8, transform=ax.transAxes)
+    for ax in axes.flat[len(results):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("layer $l$", fontsize=9)
+    handles = [Line2D([], [], color=fwd, lw=1.6, label=r"forward $\mathrm{Var}(z^l)$, measured"),
+               Line2D([], [], color=bwd, lw=1.6,
+                      label=r"backward $\mathrm{Var}(\partial L/\partial z^l)$, measured"),
+               Line2D([], [], color="black", ls=":", lw=1.2, label="mean-field prediction")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=9, frameon=False)
+    fig.suptitle(title + " (each panel its own scale)")
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -472,6 +506,8 @@ def _recommend(args: argparse.Namespace) -> int:
             "activation": rec.activation, "initializer": rec.initializer, "gain": rec.gain,
             "mode": rec.mode, "bias": rec.bias, "reason": rec.reason,
             "references": list(rec.references), "kwargs": rec.kwargs,
+            "deep_initializer": rec.deep_initializer, "deep_kwargs": rec.deep_kwargs,
+            "depth_note": rec.depth_note,
         }))
     else:
         print(rec)

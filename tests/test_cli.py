@@ -145,3 +145,14 @@ def test_widths_round_trip_through_the_short_form(widths):
     from fastinit.diagnostics.mean_field import _short_widths
 
     assert parse_widths(_short_widths(widths)) == widths
+
+
+def test_compare_footer_says_gelu_has_no_edge_of_chaos(capsys):
+    code, out, _ = run(capsys, "compare", "--depth", "3", "--width", "16", "--batch", "8",
+                       "--activation", "gelu")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "gelu has none" in text and "2.35" not in text and "nan" not in text
+    code, out, _ = run(capsys, "compare", "--depth", "3", "--width", "16", "--batch", "8",
+                       "--activation", "gelu", "--json")
+    assert json.loads(out)["critical_weight_variance"] is None

@@ -98,3 +98,32 @@ def test_errors(kwargs, match):
 def test_widths_errors():
     with pytest.raises(ValueError, match="at least 2"):
         fastinit.lsuv([8])
+
+
+def test_stops_when_it_stops_improving():
+    # biases of variance 4 hold Var(z) near 4 whatever the scale: LSUV used to rescale max_iter
+    # times (hours for a large max_iter); now it stops with a warning after a few
+    with pytest.warns(RuntimeWarning, match="stalls at"):
+        r = fastinit.lsuv([16, 16, 16], "tanh", batch=64, bias_std=2.0, max_iter=10**9)
+    assert (r.iterations < 10).all() and not r.converged
+
+
+LSUV_HANG_SCRIPT = """
+import warnings
+import fastinit
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    fastinit.lsuv([16, 16], "relu", batch=32, bias_std=3.0, max_iter=10**12)
+print("done")
+"""
+
+
+def test_large_max_iter_does_not_hang():
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", LSUV_HANG_SCRIPT], capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr[-2000:]

@@ -341,3 +341,54 @@ def test_critical_errors():
         fastinit.critical_weight_variance("cube")
     with pytest.raises(ValueError, match="bias_std must be non-negative"):
         fastinit.critical_weight_variance("tanh", bias_std=-0.1)
+
+
+@pytest.mark.parametrize("act", ["gelu", "silu"])
+@pytest.mark.parametrize("sb", [0.0, 0.1])
+def test_no_edge_of_chaos_for_gelu_and_silu(act, sb):
+    # χ₁ jumps across 1 where the q-map's unstable fixed point crosses q = 1 (the start of the
+    # search): below it q -> 0 (χ₁ = σ_w²·φ'(0)² < 1), above it q -> ∞ (χ₁ = σ_w²/2 > 1).
+    # No σ_w² has χ₁ = 1 at a stable fixed point, so there is no number to return.
+    with pytest.raises(ValueError, match="no edge of chaos") as info:
+        fastinit.critical_weight_variance(act, bias_std=sb)
+    assert "jumps" in str(info.value)
+    # the jump is real: just below and above the crossing the deep-limit χ₁ sits on either side
+    crossing = float(str(info.value).split("sigma_w2 = ")[1].split()[0].rstrip(",:"))
+    below = mf._deep_limit_chi1(act, crossing * (1 - 1e-3), sb * sb, 0.01)
+    above = mf._deep_limit_chi1(act, crossing * (1 + 1e-3), sb * sb, 0.01)
+    assert below < 0.9 and above > 1.1
+
+
+HUGE_BIAS_SCRIPT = """
+import warnings
+warnings.simplefilter("error")
+import fastinit
+for act in ("tanh", "gelu", "silu", "elu", "softplus", "sigmoid"):
+    for sb in (1e75, 1e76, 1e160):
+        fastinit.mean_field([8, 8, 8], act, bias_std=sb)
+        try:
+            fastinit.critical_weight_variance(act, bias_std=sb)
+        except ValueError as exc:
+            assert "edge of chaos" in str(exc), exc
+    fastinit.propagate([8, 8, 8], act, bias_std=1e75, dtype="float64", batch=4, progress=False)
+print("done")
+"""
+
+
+def test_huge_bias_does_not_hang():
+    # the fixed-point search looped for ever once q was inf (bias_std >= ~1e75): run it in a
+    # child with a timeout, so a regression fails instead of hanging the suite
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", HUGE_BIAS_SCRIPT], capture_output=True,
+                         text=True, timeout=120, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("act", ["tanh", "gelu"])
+def test_huge_bias_gives_an_infinite_fixed_point(act):
+    r = fastinit.mean_field([8, 8, 8], act, bias_std=1e80)
+    assert r.q_star == math.inf and np.isinf(r.pre_var).all()

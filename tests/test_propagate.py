@@ -360,7 +360,7 @@ def test_saturated_fraction_counts_entries():
     ("relu", "he_normal", {}, "healthy"),
     ("relu", "normal", {"std": 0.01}, "vanishing"),
     ("relu", "normal", {"std": 1.0}, "exploding"),
-    ("tanh", "normal", {"std": 1.0}, "saturated"),
+    ("tanh", "normal", {"std": 1.0}, "exploding"),  # saturated too, but gradients grow 1e46
     ("tanh", "xavier_normal", {}, "healthy"),
     ("linear", "normal", {"std": 0.05}, "vanishing"),
 ])
@@ -504,3 +504,95 @@ def test_bad_callable_init():
         run([4, 4], "relu", lambda shape, seed, stream: np.zeros(3), batch=4)
     with pytest.raises(ValueError, match="init returned non-finite weights for layer 1"):
         run([4, 4], "relu", lambda shape, seed, stream: np.full(shape, np.inf), batch=4)
+
+
+def test_count_distinct_does_not_chain():
+    # 200 units whose hashes step by 1e-5 relative: each is within rtol = 1e-4 of the next, but
+    # the run spans 0.2 %.  Chaining merged them into one unit; anchored groups give 19.
+    h = np.vstack([1 + 1e-5 * np.arange(200), 2 + 1e-5 * np.arange(200)])
+    assert P.count_distinct(h, 1e-4) >= 15  # 199 steps of 1e-5, groups of 11 (span <= 1e-4)
+    assert P.count_distinct(h, 1e-7) == 200
+    # equal within rtol of the anchor stays one unit
+    assert P.count_distinct(np.vstack([1 + 1e-9 * np.arange(50)] * 2), 1e-4) == 1
+
+
+def _rows_spanning(span):
+    """Layer 1's rows are one row scaled by 1 .. 1 + span: distinct units, nearly equal."""
+    def init(shape, seed, stream):
+        w = fastinit.xavier_normal(shape, seed=seed, stream=stream, dtype=np.float64)
+        if stream == 1:
+            w = w[0][None, :] * (1 + span * np.arange(shape[0])[:, None] / (shape[0] - 1))
+        return w
+    return init
+
+
+@pytest.mark.parametrize("act, span", [("sigmoid", 0.01), ("tanh", 0.01), ("relu", 0.001),
+                                       ("linear", 0.001), ("gelu", 0.001)])
+def test_nearly_equal_units_are_not_collapsed_in_float32(act, span):
+    # the issue's cases: float32 said "collapsed" (every hash chained into one unit) where
+    # float64 counts every unit; now both give the same verdict and float32 counts >= 2 units
+    init = _rows_spanning(span)
+    r32 = run([128] * 4, act, init, batch=128, dtype="float32")
+    r64 = run([128] * 4, act, init, batch=128, dtype="float64")
+    assert r64.distinct_units[0] == 128
+    assert r32.distinct_units[0] >= 2 and r32.verdict != "collapsed"
+    assert (r32.verdict, r32.verdict_layer) == (r64.verdict, r64.verdict_layer)
+
+
+@pytest.mark.parametrize("act", ["softplus", "silu", "relu", "sigmoid"])
+def test_constant_init_collapses_in_float32_at_odd_width(act):
+    # BLAS rounds the columns of a 257-wide product differently: still one unit
+    r = run([257] * 5, act, "constant", batch=256, dtype="float32", value=0.01)
+    assert r.distinct_units.tolist() == [1] * 4 and r.verdict == "collapsed"
+
+
+@pytest.mark.parametrize("act", ["gelu", "silu", "elu", "softplus", "tanh"])
+def test_saturation_does_not_hide_explosion(act):
+    r = run([64] * 11, act, "normal", batch=64, std=1.0)
+    rules = [f[0] for f in r.findings]
+    assert r.verdict == "exploding" and rules[0] == "exploding", str(r)
+    assert "saturated" in rules
+
+
+def test_leaky_relu_units_are_never_dead():
+    x = np.abs(fastinit.normal((64, 16), seed=0)) + 0.1
+
+    def negative(shape, seed, stream):
+        return -np.abs(fastinit.normal(shape, seed=seed, stream=stream)) * 0.3
+
+    leaky = run([16, 16], "leaky_relu", negative, inputs=x)  # every z < 0: slope 0.01 flows
+    assert leaky.dead_fraction[0] == 0 and leaky.verdict != "dead"
+    assert all(f[0] != "dead" for f in leaky.findings)
+    assert run([16, 16], "relu", negative, inputs=x).verdict == "collapsed"  # all dead: one unit
+    flat = run([16, 16], "leaky_relu", negative, inputs=x, negative_slope=0.0)
+    assert flat.dead_fraction[0] == 1.0
+
+
+def test_float32_overflow_names_its_layer():
+    # std 1, ReLU, width 256: the variance grows 128x per layer and float32 overflows; a
+    # verdict, the layer where values turn inf/NaN, no warning (pytest turns them into errors)
+    r = run([256] * 101, "relu", "normal", batch=64, std=1.0, dtype="float32")
+    assert r.verdict == "exploding"
+    k = r.overflow_layer
+    assert k is not None and np.isfinite(r.pre_var[k - 2]) and not np.isfinite(r.pre_var[k - 1])
+    assert ("overflow", k) in [(f[0], f[1]) for f in r.findings]
+    assert f"overflow at layer {k}" in str(r)
+    assert run([64] * 4, "relu", "he_normal", batch=16).overflow_layer is None
+
+
+def test_float32_derivative_is_float64_arithmetic_rounded_once():
+    # documented (docs/diagnostics.md, "float32 derivatives"): φ' comes from float64 on the
+    # float32 z, so a saturated tanh at z = 10 passes 8.2e-9 where float32 arithmetic gives 0
+    x = np.full((8, 4), 10.0, dtype=np.float32)
+
+    def identity(shape, seed, stream):
+        return np.eye(shape[0], shape[1])
+
+    r = run([4, 4], "tanh", identity, inputs=x, dtype="float32")
+    t32 = np.tanh(np.float32(10.0))
+    assert np.float32(1) - t32 * t32 == 0  # what torch/NumPy float32 arithmetic would pass
+    slope = 1 - math.tanh(10.0) ** 2
+    g = fastinit.normal((8, 4), seed=r.seed, stream=P.GRAD_STREAM, dtype=np.float32)
+    want = (slope * g.astype(np.float64)).astype(np.float32).astype(np.float64).var()
+    assert r.grad_pre_var[0] > 0
+    assert r.grad_pre_var[0] == pytest.approx(want, rel=1e-6)

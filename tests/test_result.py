@@ -18,6 +18,7 @@ from fastinit.diagnostics.result import (
     PropagationResult,
     judge,
 )
+from fastinit.diagnostics.result import findings as r_findings
 
 
 def make(depth=4, width=8, **arrays):
@@ -59,7 +60,8 @@ def test_earliest_layer_wins_ties_by_rule_order():
     r = make(saturated_fraction=[0, 0, 0, SATURATED_LIMIT + 0.01], pre_var=[1, 1e-9, 1, 1])
     assert judge(r)[:2] == ("vanishing", 2)  # the signal vanished before layer 4 saturated
     r = make(saturated_fraction=[0, SATURATED_LIMIT + 0.01, 0, 0], pre_var=[1, 1e-9, 1, 1])
-    assert judge(r)[:2] == ("saturated", 2)  # a tie: the lower rule number
+    assert judge(r)[:2] == ("vanishing", 2)  # saturation gives way to a variance trend
+    assert [f[0] for f in r_findings(r)] == ["vanishing", "saturated"]
     # a zero init: collapsed and vanishing at layer 1 -> collapsed
     r = make(distinct_units=[1, 1, 1, 1], pre_var=[0, 0, 0, 0], act_var=[0, 0, 0, 0])
     assert judge(r)[:2] == ("collapsed", 1)
@@ -122,7 +124,9 @@ def test_table():
     assert float(first[-2]) == pytest.approx(r.predicted.pre_var[0], rel=1e-3)
     assert lines[-1] == f"verdict: {r.verdict}: {r.verdict_reason}"
     bad = fastinit.propagate([8, 8, 8], "relu", "zeros", batch=4, progress=False)
-    assert str(bad).splitlines()[-1].startswith("verdict: collapsed at layer 1: ")
+    verdict = [ln for ln in str(bad).splitlines() if ln.startswith("verdict: ")]
+    assert verdict[0].startswith("verdict: collapsed at layer 1: ")
+    assert str(bad).splitlines()[-1].startswith("  also: ")  # the other findings follow
 
 
 def test_to_dict_is_json():
@@ -159,3 +163,32 @@ def test_plot(tmp_path):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_saturation_does_not_hide_an_explosion():
+    # gelu/silu/elu/softplus with N(0, 1) weights: saturated at 3, forward exploding at 3
+    r = make(saturated_fraction=[0.1, 0.2, 0.6, 0.6], pre_var=[1, 100, 1e4, 1e6])
+    assert judge(r)[:2] == ("exploding", 3)
+    assert [(f[0], f[1]) for f in r_findings(r)] == [("exploding", 3), ("saturated", 3)]
+    # tanh with N(0, 1): saturated from layer 1, forward bounded, gradients grow 1e46
+    r = make(saturated_fraction=[0.9] * 4, grad_pre_var=[1e46, 1e30, 1e15, 1])
+    assert judge(r)[:2] == ("exploding", 3)  # walking back from the output
+    assert [f[0] for f in r_findings(r)] == ["exploding", "saturated"]
+    # saturation alone (variances within bounds) is still the verdict
+    assert judge(make(saturated_fraction=[0, 0.9, 0.9, 0.9]))[:2] == ("saturated", 2)
+
+
+def test_findings_in_table_and_dict():
+    r = make(saturated_fraction=[0.9] * 4, grad_pre_var=[1e46, 1e30, 1e15, 1])
+    r.findings = r_findings(r)
+    r.verdict, r.verdict_layer, r.verdict_reason = judge(r)
+    assert str(r).splitlines()[-1].startswith("  also: saturated at layer 1: ")
+    d = json.loads(json.dumps(r.to_dict()))
+    assert [f["rule"] for f in d["findings"]] == ["exploding", "saturated"]
+    assert d["overflow_layer"] is None
+
+
+def test_saturation_sentence_gives_the_true_derivative():
+    r = make(saturated_fraction=[0, 0.9, 0.9, 0.9])
+    r.activation = "tanh"
+    assert "below 0.02" in judge(r)[2]  # |tanh| > 0.99: tanh' < 1 - 0.99^2 = 0.0199

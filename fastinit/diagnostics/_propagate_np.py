@@ -162,7 +162,7 @@ def reference(widths, activation="relu", init="he_normal", *, batch=1024, inputs
     ``grad_weight_var_exact``.
     """
     from ..distributions import normal
-    from .activations import ACTIVATIONS, RELU_FAMILY, canonical
+    from .activations import ACTIVATIONS, can_die, canonical
     from .propagate import (
         BIAS_STREAM,
         DISTINCT_RTOL,
@@ -174,6 +174,7 @@ def reference(widths, activation="relu", init="he_normal", *, batch=1024, inputs
         _resolve_init,
         count_distinct,
         exact_sq_norm,
+        hash_bounds,
         sample_columns,
         weight_grad_stats,
     )
@@ -211,10 +212,11 @@ def reference(widths, activation="relu", init="he_normal", *, batch=1024, inputs
         z64, a64 = zs[i].astype(np.float64), acts[i + 1].astype(np.float64)
         out["pre_mean"][i], out["pre_var"][i] = z64.mean(), z64.var()
         out["act_mean"][i], out["act_var"][i] = a64.mean(), a64.var()
-        if act in RELU_FAMILY:
+        if can_die(act, negative_slope):
             out["dead_fraction"][i] = float((~(z64 > 0).any(axis=0)).mean())
         out["saturated_fraction"][i] = float(((z64 < zlo) | (z64 > zhi)).mean())
-        out["distinct_units"][i] = count_distinct(proj @ a64, DISTINCT_RTOL[dtype])
+        bound = hash_bounds(proj, (a64 * a64).sum(axis=0))
+        out["distinct_units"][i] = count_distinct(proj @ a64, DISTINCT_RTOL[dtype], bound)
     d = normal((b, widths[-1]), seed=seed, stream=GRAD_STREAM, dtype=dtype)
     for i in range(depth - 1, -1, -1):
         d = (dphi64(code, zs[i], negative_slope) * d).astype(dtype)

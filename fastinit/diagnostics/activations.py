@@ -14,7 +14,7 @@ ACTIVATIONS = (
     "linear", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "tanh", "sigmoid", "softplus",
 )
 ALIASES = {"swish": "silu", "identity": "linear"}
-#: ReLU family: units can be dead (never positive over a batch).
+#: ReLU family: a unit's derivative is one of two values, chosen by the sign of z.
 RELU_FAMILY = ("relu", "leaky_relu")
 # SELU constants (Klambauer et al., 2017), as torch.nn.SELU.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -36,6 +36,24 @@ def canonical(name: str) -> str:
             "(or swish for silu)"
         )
     return key
+
+
+def can_die(name: str, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> bool:
+    """Whether a unit of this activation can be dead: φ' = 0 on a whole half line.
+
+    A unit is dead when ``z <= 0`` for every input of a batch and φ' = 0 there, so no gradient
+    reaches its weights: relu, and leaky_relu only with ``negative_slope == 0``.  A leaky unit
+    with a nonzero slope passes gradient at that slope; the smooth activations (elu, selu,
+    gelu, silu, softplus, tanh, sigmoid) have φ' > 0 everywhere (tiny where they saturate,
+    which :func:`fastinit.propagate` reports as saturation); linear never dies.
+
+    Examples
+    --------
+    >>> can_die("relu"), can_die("leaky_relu"), can_die("leaky_relu", 0.0), can_die("elu")
+    (True, False, True, False)
+    """
+    name = canonical(name)
+    return name == "relu" or (name == "leaky_relu" and negative_slope == 0)
 
 
 def _sigmoid(x):

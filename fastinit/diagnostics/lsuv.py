@@ -32,6 +32,10 @@ DEFAULT_TOL = 0.1
 DEFAULT_MAX_ITER = 10
 #: Below this output standard deviation a layer cannot be rescaled (the reference code's guard).
 MIN_STD = 1e-7
+#: A rescaling must bring |Var(z) - 1| below this fraction of its previous value, or the layer
+#: has stopped improving (biases not rescaled keep the variance away from 1) and LSUV stops:
+#: without it a large ``max_iter`` ran for hours.
+STALL_RATIO = 0.9
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ def lsuv(
 
     1. ``W^l = fastinit.orthogonal((widths[l], widths[l-1]), seed=seed, stream=l)``;
     2. for ``l = 1..L``: while ``|Var(z^l) - 1| ≥ tol`` and fewer than ``max_iter`` rescalings,
-       ``W^l ← W^l / sqrt(Var(z^l))`` and recompute ``z^l`` on the batch.
+       ``W^l ← W^l / sqrt(Var(z^l))`` and recompute ``z^l`` on the batch; stop (with a
+       warning) once a rescaling improves ``|Var(z^l) - 1|`` by less than 10 %.
 
     ``Var`` is the variance of all entries of ``z^l`` (about their mean), in float64.
 
@@ -165,7 +170,10 @@ def lsuv(
     Warns
     -----
     RuntimeWarning
-        When a layer's output variance is (nearly) 0 or not finite, so it cannot be rescaled.
+        When a layer's output variance is (nearly) 0 or not finite, so it cannot be rescaled, or
+        when it stops improving (a rescaling brings ``|Var(z) - 1|`` down by less than 10 %,
+        as when biases of variance above ``1 + tol`` hold it away from 1): LSUV then stops for
+        that layer, whatever ``max_iter``.
 
     Examples
     --------
@@ -228,7 +236,17 @@ def lsuv(
             return z, float(np.var(z, dtype=np.float64))
 
         z, var = output(weights[i])
+        last_gap = math.inf
         while abs(var - 1.0) >= tol and iterations[i] < max_iter:
+            if math.isfinite(var) and not abs(var - 1.0) < STALL_RATIO * last_gap:
+                warnings.warn(
+                    f"lsuv: layer {i + 1}'s output variance stalls at {var:.4g} after "
+                    f"{int(iterations[i])} rescalings (the unscaled biases hold it away from 1 "
+                    f"by more than tol={tol:g}); stopped there",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                break
             if not math.isfinite(var) or math.sqrt(var) < MIN_STD:
                 warnings.warn(
                     f"lsuv: layer {i + 1}'s output variance is {var:.3g}, which cannot be "
@@ -237,6 +255,7 @@ def lsuv(
                     stacklevel=2,
                 )
                 break
+            last_gap = abs(var - 1.0)
             factor = 1.0 / math.sqrt(var)
             weights[i] *= dt.type(factor)
             scales[i] *= factor

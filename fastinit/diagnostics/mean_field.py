@@ -51,8 +51,14 @@ CRITICAL_RTOL = 1e-12
 #: The fixed-point search: q* below SEARCH_LO is reported as 0, above SEARCH_HI as inf; the
 #: bracket grows by SEARCH_STEP per step before regula falsi refines it.
 SEARCH_LO, SEARCH_HI, SEARCH_STEP = 1e-30, 1e30, 8.0
+#: A bound on the bracket's steps that no argument can defeat (it needs fewer than 400).
+SEARCH_MAX_STEPS = 1000
 #: ``f(q) - q`` smaller than this times q is within quadrature error of 0.
 GAP_RTOL = 1e-10
+#: critical_weight_variance checks χ₁ on either side of its root, at ``root·(1 ± JUMP_PROBE)``:
+#: a smooth crossing stays within about JUMP_PROBE of 1 on both sides (softplus, whose q* runs
+#: off to ∞ at σ_w² = 2, on one side); both sides further than JUMP_LIMIT from 1 is a jump.
+JUMP_PROBE, JUMP_LIMIT = 1e-6, 1e-3
 _LEGENDRE = np.polynomial.legendre.leggauss(NODES_PER_PANEL)
 _BIG = 1e300  # stands in for ±∞ when evaluating φ(±∞) and φ'(±∞)
 _TINY = 1e-300  # stands in for 0± when evaluating φ'(0±)
@@ -63,7 +69,7 @@ def _half_line_rule(q: float) -> tuple[np.ndarray, np.ndarray]:
     scale = 1.0 / math.sqrt(q)
     cuts = {0.0, Z_MAX, 0.5, 1.0, 2.0, 4.0, 8.0}
     point = scale
-    while point < Z_MAX:
+    while 0.0 < point < Z_MAX:  # at most 2100 doublings from the smallest double
         cuts.add(point)
         point *= 2.0
     edges = np.array(sorted(c for c in cuts if 0.0 <= c <= Z_MAX))
@@ -153,8 +159,12 @@ def _fixed_point(act: str, sw2: float, sb2: float, q0: float, s: float) -> float
         return math.inf if (sb2 > 0 or q0 > 0) else 0.0
     # Search range: a fixed point below 1e-30 is 0 and one above 1e30 is infinite for any
     # practical network (it would need σ_b ~ 1e15); widened to hold q0 and σ_b².
+    # Every fixed point is at least σ_b²: one at or above Q_INF is infinite by this module's
+    # convention (its square would overflow), so the search never needs to go past Q_INF.
+    if not (sb2 < Q_INF and q0 < Q_INF):
+        return math.inf
     q_min = min(SEARCH_LO, q0) if q0 > 0 else SEARCH_LO
-    q_max = max(SEARCH_HI, 16.0 * q0, 16.0 * sb2)
+    q_max = min(max(SEARCH_HI, 16.0 * q0, 16.0 * sb2), Q_INF)
     q0 = max(q0, q_min)
 
     def gap(q: float) -> float:
@@ -165,18 +175,34 @@ def _fixed_point(act: str, sw2: float, sb2: float, q0: float, s: float) -> float
         return q0
     up = g0 > 0
     lo = q0
-    while True:
+    if up and sb2 > lo:  # f(q) >= σ_b² > q below σ_b²: no root there, start the climb at σ_b²
+        lo = sb2
+        if gap(lo) == 0.0:
+            return lo
+    # The bracket moves by SEARCH_STEP within [q_min, q_max] ⊂ [5e-324, Q_INF]: at most
+    # log(Q_INF / 5e-324) / log(SEARCH_STEP) < 400 steps, whatever the arguments.
+    for _ in range(SEARCH_MAX_STEPS):
         hi = lo * SEARCH_STEP if up else lo / SEARCH_STEP
         if hi > q_max:
             return math.inf
         if hi < q_min:
             return 0.0
         g = gap(hi)
+        if math.isnan(g):
+            raise ValueError(
+                f"mean field: the q-map of {act} is not finite at q = {hi:.3g} "
+                f"(sigma_w2 = {sw2:.3g}, bias variance {sb2:.3g}); no fixed point can be found"
+            )
         # Near-homogeneous maps (elu, softplus, ... at large q) have f(q) - q below rounding:
         # only a sign change that quadrature error cannot produce counts.
         if (g > 0) != up and abs(g) > GAP_RTOL * hi:
             break
         lo = hi
+    else:  # pragma: no cover - the bound above makes this unreachable
+        raise RuntimeError(
+            f"mean field: the fixed-point search for {act} gave up after {SEARCH_MAX_STEPS} "
+            f"steps (sigma_w2 = {sw2:.3g}, bias variance {sb2:.3g}, q0 = {q0:.3g})"
+        )
     root = _illinois(lambda t: gap(math.exp(t)), math.log(lo), math.log(hi), 1e-13)
     return math.exp(root)
 
@@ -613,8 +639,12 @@ def critical_weight_variance(
     Raises
     ------
     ValueError
-        Unknown activation, negative ``bias_std``, or no crossing of χ₁ = 1 for
-        ``0.01 ≤ σ_w² ≤ 0.01·2^24``.
+        Unknown activation, negative ``bias_std``, no crossing of χ₁ = 1 for
+        ``0.01 ≤ σ_w² ≤ 0.01·2^24``, or no edge of chaos at all: for gelu and silu (with or
+        without bias) χ₁ does not cross 1 but jumps over it (gelu 0.59 → 1.18, silu 0.70 → 1.41)
+        where the q-map's unstable fixed point passes q = 1; below that σ_w² the signal decays to
+        q* = 0, above it grows without bound, and every finite fixed point has χ₁ > 1.  The
+        message gives the σ_w² of the jump and χ₁ on either side.
 
     Examples
     --------
@@ -623,6 +653,10 @@ def critical_weight_variance(
     (2.0, 1.0)
     >>> round(fastinit.critical_weight_variance("tanh", bias_std=0.3), 4) > 1
     True
+    >>> fastinit.critical_weight_variance("gelu")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: no edge of chaos for gelu with bias_std=0.0: chi1 jumps from 0.588 to 1.18 ...
     """
     act = canonical(activation)
     sb = _check_nonnegative("bias_std", bias_std)
@@ -649,7 +683,21 @@ def critical_weight_variance(
             f"no edge of chaos for {act} with bias_std={sb}: "
             f"chi1 < 1 for every sigma_w2 from 0.01 to {grid[-1]:.3g}"
         )
-    return math.exp(_illinois(lambda t: excess(math.exp(t)), math.log(prev), math.log(sw2), 1e-13))
+    root = math.exp(_illinois(lambda t: excess(math.exp(t)), math.log(prev), math.log(sw2), 1e-13))
+    # A true edge of chaos is a continuous crossing of χ₁ = 1.  For gelu and silu χ₁ instead
+    # jumps over 1 where the q-map's unstable fixed point passes the search's start q = 1: below,
+    # q* = 0 (χ₁ = σ_w²·φ'(0)² < 1); above, q* = ∞ (χ₁ = σ_w²·φ'(∞)²/2 > 1).  Every finite fixed
+    # point then has χ₁ > 1, and the crossing is not a critical point.
+    below = excess(root * (1 - JUMP_PROBE)) + 1.0
+    above = excess(root * (1 + JUMP_PROBE)) + 1.0
+    if min(1.0 - below, above - 1.0) > JUMP_LIMIT:
+        raise ValueError(
+            f"no edge of chaos for {act} with bias_std={sb}: chi1 jumps from {below:.3g} to "
+            f"{above:.3g} at sigma_w2 = {root:.4g}, where the fixed point q* leaves for 0 or "
+            "infinity; every finite fixed point has chi1 > 1, so no sigma_w2 gives chi1 = 1 "
+            "(see fastinit.mean_field for a given sigma_w2)"
+        )
+    return root
 
 
 def _deep_limit_chi1(act: str, sw2: float, sb2: float, s: float) -> float:

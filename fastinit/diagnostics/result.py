@@ -1,35 +1,46 @@
 """The result of :func:`fastinit.propagate`: per-layer arrays, the verdict, a table and a plot.
 
-Verdict rules (:func:`judge`).  Four forward rules, each giving the first (1-based) layer where it
-holds; only layers whose statistics are finite are examined by rules 1-3:
+Rules (:func:`findings`).  Each gives the first (1-based) layer where it holds; rules 1-3 examine
+only layers whose statistics are finite:
 
 1. ``"collapsed"``: a layer wider than one unit has a single distinct unit (symmetric weights:
    every unit computes the same function, so training can never tell them apart).
-2. ``"dead"``: more than :data:`DEAD_LIMIT` of a layer's units never fire (ReLU family).
+2. ``"dead"``: more than :data:`DEAD_LIMIT` of a layer's units pass no gradient on the whole
+   batch (φ' = 0 there: ReLU, and leaky_relu only with slope 0; see
+   :func:`fastinit.diagnostics.activations.can_die`).
 3. ``"saturated"``: more than :data:`SATURATED_LIMIT` of a layer's entries are saturated.
-4. ``"vanishing"`` / ``"exploding"``: the pre-activation variance falls below
+4. ``"vanishing"`` / ``"exploding"`` (forward): the pre-activation variance falls below
    :data:`VANISH_RATIO` or rises above :data:`EXPLODE_RATIO` times its value at layer 1, or
    stops being finite (a zero variance at layer 1 is vanishing there).
-
-The verdict is the rule that fires at the earliest layer (ties go to the lower rule number, so a
-zero init, collapsed and vanishing at layer 1, is "collapsed"; a tiny init whose signal
-underflows to 0 deep down is "vanishing" where it crossed the ratio, not "collapsed" where it
-reached 0).  If no forward rule fires:
-
 5. ``"vanishing"`` / ``"exploding"`` (backward): the same ratio test on ``grad_pre_var``
    relative to the last layer's, walking from the output towards the input.
-6. ``"healthy"`` otherwise.
+
+Besides these, ``"overflow"`` records the first layer whose values are no longer finite (inf or
+NaN in the dtype), a detail of an explosion, never a verdict of its own.
+
+The verdict is the finding that matters most (:func:`judge`, the first of :func:`findings`):
+
+* of rules 1, 2 and 4, the one that fires at the earliest layer (ties go to the lower rule
+  number, so a zero init, collapsed and vanishing at layer 1, is "collapsed"; a tiny init whose
+  signal underflows to 0 deep down is "vanishing" where it crossed the ratio, not "collapsed"
+  where it reached 0);
+* else rule 5, the backward trend;
+* else rule 3: saturation is the verdict only when the variances forward and backward stay
+  within bounds.  A saturated layer in a network whose forward variance explodes (gelu, silu,
+  elu, softplus with N(0, 1) weights) or whose gradients explode (tanh with N(0, 1): χ₁ = 12) is
+  reported as exploding, with the saturation listed among the findings;
+* ``"healthy"`` when no rule fires.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-__all__ = ["PropagationResult", "judge"]
+__all__ = ["PropagationResult", "findings", "judge"]
 
 #: Forward (or backward) variance ratio to layer 1 (or to layer L) below which signals vanish.
 VANISH_RATIO = 1e-3
@@ -74,6 +85,10 @@ class PropagationResult:
         Each layer's name (:func:`fastinit.torch.diagnose`: the module's qualified name); when
         set, the table gets a name column, the verdict line and the plot name the layer, and
         ``init`` holds the model's class name.  ``None`` for :func:`fastinit.propagate`.
+    findings : list of (rule, layer, sentence)
+        Every rule that fires (see the module), the verdict's first; empty when healthy.
+    overflow_layer : int or None
+        First layer whose values are not finite (inf or NaN), None if every layer is finite.
     """
 
     widths: tuple[int, ...]
@@ -99,6 +114,8 @@ class PropagationResult:
     verdict_layer: int | None = None
     verdict_reason: str = ""
     layer_names: tuple[str, ...] | None = None
+    findings: list = field(default_factory=list)
+    overflow_layer: int | None = None
     _fields_per_layer: ClassVar[tuple[str, ...]] = (
         "pre_mean", "pre_var", "act_mean", "act_var", "dead_fraction", "saturated_fraction",
         "distinct_units", "grad_pre_var", "grad_weight_var", "grad_weight_var_rse",
@@ -143,6 +160,9 @@ class PropagationResult:
         if names is not None and self.verdict_layer is not None:
             where += f" ({names[self.verdict_layer - 1]})"
         lines.append(f"verdict: {self.verdict}{where}: {self.verdict_reason}")
+        for rule, layer, sentence in self.findings[1:]:
+            name = "" if names is None else f" ({names[layer - 1]})"
+            lines.append(f"  also: {rule} at layer {layer}{name}: {sentence}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -163,6 +183,9 @@ class PropagationResult:
         out["verdict_reason"] = self.verdict_reason
         if self.layer_names is not None:
             out["layer_names"] = list(self.layer_names)
+        out["findings"] = [{"rule": rule, "layer": int(layer), "reason": sentence}
+                           for rule, layer, sentence in self.findings]
+        out["overflow_layer"] = self.overflow_layer
         pred = None
         if self.predicted is not None:
             pred = {}
@@ -221,8 +244,44 @@ class PropagationResult:
         return fig
 
 
+def findings(r: PropagationResult) -> list[tuple[str, int, str]]:
+    """Every rule that fires on a result, as ``(rule, layer, sentence)``, the verdict first.
+
+    See the module for the rules and their order.  Empty when the network is healthy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = PropagationResult((4, 4, 4, 4), "tanh", "x", 0, 8, "float32", 0.0, 1.0,
+    ...     *[np.zeros(3) for _ in range(6)], distinct_units=np.array([4, 4, 4]))
+    >>> r.pre_var[:] = 1.0
+    >>> r.saturated_fraction[:] = 0.9
+    >>> r.grad_pre_var = np.array([1e6, 1e3, 1.0])
+    >>> [(rule, layer) for rule, layer, _ in findings(r)]
+    [('exploding', 1), ('saturated', 1)]
+    """
+    finite = [bool(np.isfinite(r.pre_var[i]) and np.isfinite(r.act_var[i]))
+              for i in range(r.depth)]
+    structural = [f for f in (_collapsed(r, finite), _dead(r, finite),
+                              _trend(r.pre_var, range(r.depth), "pre-activation variance",
+                                     "layer 1"))
+                  if f is not None]
+    structural.sort(key=lambda f: f[1])  # earliest layer; the sort is stable: rule order on ties
+    backward = None
+    if r.grad_pre_var is not None:
+        backward = _trend(r.grad_pre_var, range(r.depth - 1, -1, -1), "gradient variance",
+                          f"the output layer {r.depth}")
+    found = structural + [f for f in (backward, _saturated(r, finite)) if f is not None]
+    bad = [i for i in range(r.depth) if not finite[i]]
+    if bad:
+        found.append(("overflow", bad[0] + 1,
+                      f"values are no longer finite (inf or NaN in {r.dtype}) from layer "
+                      f"{bad[0] + 1} on."))
+    return found
+
+
 def judge(r: PropagationResult) -> tuple[str, int | None, str]:
-    """Apply the module's verdict rules to a result: ``(verdict, layer, reason)``.
+    """The verdict of a result: ``(verdict, layer, reason)``, the first of :func:`findings`.
 
     Examples
     --------
@@ -233,18 +292,9 @@ def judge(r: PropagationResult) -> tuple[str, int | None, str]:
     >>> judge(r)[:2]
     ('vanishing', 2)
     """
-    finite = [bool(np.isfinite(r.pre_var[i]) and np.isfinite(r.act_var[i]))
-              for i in range(r.depth)]
-    found = [f for f in (_collapsed(r, finite), _dead(r, finite), _saturated(r, finite),
-                         _trend(r.pre_var, range(r.depth), "pre-activation variance", "layer 1"))
-             if f is not None]
+    found = findings(r)
     if found:
-        return min(found, key=lambda f: f[1])  # earliest layer; min keeps the first of ties
-    if r.grad_pre_var is not None:
-        found_b = _trend(r.grad_pre_var, range(r.depth - 1, -1, -1), "gradient variance",
-                         f"the output layer {r.depth}")
-        if found_b is not None:
-            return found_b
+        return found[0]
     return ("healthy", None,
             "variances stay within a factor 1000 of their start, forward and backward, with "
             "no collapsed, dead or saturated layer.")
@@ -267,8 +317,9 @@ def _dead(r: PropagationResult, finite: list[bool]):
     for i in range(r.depth):
         if finite[i] and r.dead_fraction[i] > DEAD_LIMIT:
             return ("dead", i + 1,
-                    f"{r.dead_fraction[i]:.0%} of the units of layer {i + 1} never fire on the "
-                    "batch, so no gradient flows through them.")
+                    f"{r.dead_fraction[i]:.0%} of the units of layer {i + 1} are dead: "
+                    f"{r.activation}'s derivative is 0 for every input of the batch, so no "
+                    "gradient flows through them.")
     return None
 
 
@@ -277,8 +328,21 @@ def _saturated(r: PropagationResult, finite: list[bool]):
         if finite[i] and r.saturated_fraction[i] > SATURATED_LIMIT:
             return ("saturated", i + 1,
                     f"{r.saturated_fraction[i]:.0%} of the activations of layer {i + 1} sit on "
-                    f"the flat part of {r.activation}, where its derivative is below 1%.")
+                    f"the flat part of {r.activation}, where its derivative is below "
+                    f"{_saturated_slope(r.activation)}.")
     return None
+
+
+def _saturated_slope(activation: str) -> str:
+    """φ' at the saturation bound, e.g. "0.0199" for tanh (|tanh| = 0.99)."""
+    from .activations import dphi
+    from .propagate import SATURATION_BOUNDS
+
+    zlo, zhi = SATURATION_BOUNDS.get(activation, (-math.inf, math.inf))
+    edge = zhi if math.isfinite(zhi) else zlo
+    if not math.isfinite(edge):
+        return "its scale"
+    return f"{abs(float(dphi(activation, np.float64(edge)))):.2g}"
 
 
 def _trend(values: np.ndarray, order: range, what: str, start: str):

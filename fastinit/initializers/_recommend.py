@@ -41,6 +41,14 @@ class Recommendation:
     references : tuple of str
     kwargs : dict
         Keyword arguments that make ``get_initializer(initializer)`` apply this gain and mode.
+    deep_initializer : str or None
+        Where the literature's choice is not depth-stable (``fastinit.propagate`` on 50 layers
+        of width 256 calls it vanishing or exploding), the initializer that is; ``None`` when
+        the choice above is depth-stable itself, or when no choice is (sigmoid).
+    deep_kwargs : dict
+        Keyword arguments for ``deep_initializer``.
+    depth_note : str
+        Why the two differ, or why no choice is depth-stable; empty when the choice is.
 
     Examples
     --------
@@ -60,6 +68,9 @@ class Recommendation:
     reason: str
     references: tuple[str, ...]
     kwargs: dict = field(default_factory=dict, compare=False)
+    deep_initializer: str | None = None
+    deep_kwargs: dict = field(default_factory=dict, compare=False)
+    depth_note: str = ""
 
     def __str__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
@@ -68,8 +79,54 @@ class Recommendation:
             f"variance {self.gain**2:.4g}/{self.mode}; biases: {self.bias}",
             f"  why: {self.reason}",
         ]
+        if self.deep_initializer is not None:
+            deep = ", ".join(f"{k}={v!r}" for k, v in self.deep_kwargs.items())
+            lines.append(f"  deep stacks: {self.deep_initializer}({deep}): {self.depth_note}")
+        elif self.depth_note:
+            lines.append(f"  deep stacks: {self.depth_note}")
         lines += [f"  see: {ref}" for ref in self.references]
         return "\n".join(lines)
+
+
+#: Depth-stable alternatives, checked by ``tests/test_recommend_depth.py``: fastinit.propagate
+#: on 50 layers of width 256 (batch 256, seeds 0-2) calls each healthy.
+_DEEP = {
+    "tanh": ("xavier_uniform", {"gain": 1.0},
+             "torch's gain 5/3 gives sigma_w^2 = 2.78 on equal widths, chi1 = 1.21 (chaotic): "
+             "gradients grow about 1.2x per layer and explode past ~15 layers. Gain 1 puts "
+             "tanh at the edge of chaos (sigma_w^2 = 1, Schoenholz et al. 2017)."),
+    "softplus": ("variance_scaling", {"scale": 2.1, "mode": "fan_in"},
+                 "LeCun's sigma_w^2 = 1 and He's 2 both let gradients shrink with depth "
+                 "(softplus is critical only as q -> inf, where it becomes ReLU); "
+                 "sigma_w^2 = 2.1 balances the slow forward growth against the backward decay "
+                 "(measured, 50 layers; 2.3 explodes forward)."),
+    "gelu": ("variance_scaling", {"scale": 2.155, "mode": "fan_in"},
+             "GELU has no edge of chaos (critical_weight_variance raises); with He the signal "
+             "decays to 0 (chi1 -> 0.5). sigma_w^2 = 2.155 makes q = sigma_w^2 the fixed point "
+             "for unit-variance inputs (E[gelu(z)^2] = 1 at q = 2.155); it is unstable, so it "
+             "holds for tens of layers, not for ever."),
+    "silu": ("variance_scaling", {"scale": 2.3, "mode": "fan_in"},
+             "SiLU has no edge of chaos (critical_weight_variance raises); with He the signal "
+             "decays to 0. sigma_w^2 = 2.3 keeps 50 layers healthy (measured; 2.2 vanishes, "
+             "2.4 explodes): an unstable balance that holds for tens of layers, not for ever."),
+}
+_SIGMOID_NOTE = ("no sigma_w^2 keeps a 50-layer sigmoid stack's gradients within a factor 1000: "
+                 "sigmoid' <= 1/4, so chi1 < 1 until units saturate (critical sigma_w^2 = 103, "
+                 "where most units sit on the flat parts); fastinit.propagate finds the gradient "
+                 "below 1e-3 of the output's by layer 43-47 of 50 for sigma_w^2 from 1 to 16. "
+                 "Use tanh (zero-centred) for deep stacks.")
+
+
+def _with_depth(rec: Recommendation) -> Recommendation:
+    """Attach the depth-stable alternative (or the note that none exists) to ``rec``."""
+    from dataclasses import replace
+
+    if rec.activation in _DEEP:
+        init, kwargs, note = _DEEP[rec.activation]
+        return replace(rec, deep_initializer=init, deep_kwargs=dict(kwargs), depth_note=note)
+    if rec.activation == "sigmoid":
+        return replace(rec, depth_note=_SIGMOID_NOTE)
+    return rec
 
 
 def recommend(activation: str, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> Recommendation:
@@ -87,6 +144,14 @@ def recommend(activation: str, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -
     gelu, silu        he_normal          √2                     ReLU-like, see the note
     softplus          lecun_normal       1                      E[softplus(z)²] ≈ 0.92
     ================  =================  =====================  ====================================
+
+    The table follows the literature and torch's conventions.  Where that choice is not
+    depth-stable (``fastinit.propagate`` on 50 layers of width 256 calls it vanishing or
+    exploding), the recommendation says why in ``depth_note`` and offers one that is in
+    ``deep_initializer``/``deep_kwargs``: tanh ``xavier_uniform(gain=1)``, softplus
+    ``variance_scaling(scale=2.1)``, gelu ``variance_scaling(scale=2.155)``, silu
+    ``variance_scaling(scale=2.3)``.  For sigmoid no weight variance is depth-stable at 50
+    layers; ``depth_note`` says so.
 
     Biases start at zero in every case.  GELU and SiLU (swish) have no gain of their own in the
     literature: they behave like ReLU for large inputs, so He initialization is the usual choice,
@@ -119,9 +184,16 @@ def recommend(activation: str, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -
     >>> print(recommend("tanh"))  # doctest: +ELLIPSIS
     tanh: xavier_uniform(gain=1.666...) -> gain 1.667, variance 2.778/fan_avg; biases: zeros
       why: ...
+      deep stacks: xavier_uniform(gain=1.0): torch's gain 5/3 gives sigma_w^2 = 2.78 ...
+    >>> recommend("tanh").deep_kwargs
+    {'gain': 1.0}
     >>> recommend("leaky_relu", negative_slope=0.2).kwargs
     {'a': 0.2, 'mode': 'fan_in', 'nonlinearity': 'leaky_relu'}
     """
+    return _with_depth(_literature(activation, negative_slope))
+
+
+def _literature(activation: str, negative_slope: float) -> Recommendation:
     from ..diagnostics.activations import canonical  # lazy: diagnostics imports initializers
 
     name = canonical(activation)

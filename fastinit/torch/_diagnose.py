@@ -70,7 +70,7 @@ from ..diagnostics.propagate import (
     SATURATION_BOUNDS,
     count_distinct,
 )
-from ..diagnostics.result import PropagationResult, judge
+from ..diagnostics.result import PropagationResult, findings, judge
 from ..distributions import normal
 from ..random import seed_to_key
 
@@ -526,5 +526,8 @@ def _result(module, rec, weight_grads, backward, batch, dtype, seed, input_var):
         grad_pre_var=grad_pre, grad_weight_var=grad_w, grad_weight_var_rse=rse,
         layer_names=tuple(r.name for r in rows), **stats,
     )
+    result.findings = findings(result)
     result.verdict, result.verdict_layer, result.verdict_reason = judge(result)
+    overflow = [f[1] for f in result.findings if f[0] == "overflow"]
+    result.overflow_layer = overflow[0] if overflow else None
     return result
