@@ -117,7 +117,7 @@ def test_classic_failures_on_a_cnn(init, kw, verdict, layer):
     assert r.widths == (3,) + (16,) * 8 and r.batch == 16 and r.activation == "relu"
     assert r.layer_names == tuple(f"conv{i}" for i in range(1, 9))
     assert (r.verdict, r.verdict_layer) == (verdict, layer), r.verdict_reason
-    last = str(r).splitlines()[-1]
+    last = next(line for line in str(r).splitlines() if line.startswith("verdict:"))
     where = "" if layer is None else f" at layer {layer} (conv{layer})"
     assert last == f"verdict: {verdict}{where}: {r.verdict_reason}"
     if verdict == "collapsed":
