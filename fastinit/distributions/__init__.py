@@ -45,7 +45,8 @@ def _run(dist, prm, shape, key, stream, dtype, region, out) -> np.ndarray:
     if out.size:
         seg_g, seg_o, seg_n = whole(out.size) if bounds is None else segments(shape, bounds)
         prm = np.array(prm + [0.0] * (9 - len(prm)), dtype=np.float64)
-        _backend.fill(dist, out.reshape(-1), seg_g, seg_o, seg_n, key[0], key[1], stream, prm)
+        flat = (out if type(out) is np.ndarray else out.view(np.ndarray)).reshape(-1)  # memmap
+        _backend.fill(dist, flat, seg_g, seg_o, seg_n, key[0], key[1], stream, prm)
     return out
 
 
