@@ -76,6 +76,25 @@ class LSUVResult:
         """True when every layer's output variance is within ``tol`` of 1."""
         return bool(np.all(np.abs(self.output_var - 1.0) < self.tol))
 
+    def to_dict(self) -> dict:
+        """Strict-JSON types: lists, ints, floats (non-finite as None), the reports as dicts."""
+        def nums(a: Any) -> Any:
+            a = np.asarray(a, dtype=np.float64)
+            if a.ndim > 1:
+                return [nums(row) for row in a]
+            return [v if math.isfinite(v) else None for v in a.tolist()]
+
+        return {
+            "widths": [int(w) for w in self.widths], "activation": self.activation,
+            "weights": [nums(w) for w in self.weights],
+            "biases": None if self.biases is None else [nums(b) for b in self.biases],
+            "scales": nums(self.scales), "iterations": [int(n) for n in self.iterations],
+            "output_var": nums(self.output_var), "tol": float(self.tol),
+            "max_iter": int(self.max_iter), "converged": self.converged,
+            "before": None if self.before is None else self.before.to_dict(),
+            "after": None if self.after is None else self.after.to_dict(),
+        }
+
     def __str__(self) -> str:
         lines = [
             f"LSUV: {self.activation}, {len(self.weights)} layers, tol {self.tol:g}, "
