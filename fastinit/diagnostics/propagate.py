@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from .._jit import BACKEND
-from .._validate import check_dtype, check_real, is_int
+from .._validate import MAX_ELEMENTS, check_dtype, check_real, is_int
 from ..distributions import normal, uniform
 from ..distributions._constants import MAX_ABS_Z_F32, MAX_ABS_Z_F64
 from ..random import fresh_seed, seed_to_key
@@ -133,7 +133,11 @@ def _check_widths(widths: object) -> tuple[int, ...]:
     for i, w in enumerate(widths):
         if not is_int(w) or w < 1:
             raise ValueError(f"widths[{i}] must be a positive int, got {w!r} (widths={widths!r})")
-    return tuple(int(w) for w in widths)
+    widths = tuple(int(w) for w in widths)
+    if max(a * b for a, b in zip(widths, widths[1:])) > MAX_ELEMENTS:
+        raise ValueError(f"widths={widths!r} are too large: a layer's weights would have more "
+                         "than 2**63 - 1 entries")
+    return widths
 
 
 def own_initializer_name(init: object) -> object:
@@ -521,6 +525,9 @@ def propagate(
                 f"{biggest:.3g})"
             )
         batch = inputs.shape[0]
+    if batch * max(widths) > MAX_ELEMENTS:
+        raise ValueError(f"batch={batch} with widths up to {max(widths)} is too large: the "
+                         "activations would have more than 2**63 - 1 entries")
     if backward and batch < 2:
         raise ValueError(f"batch must be at least 2 when backward=True, got {batch}")
     fill, label, is_callable = _resolve_init(init, init_kwargs, seed, dtype)
