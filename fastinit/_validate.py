@@ -32,8 +32,8 @@ def check_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     """Normalize a shape: an int or a sequence of non-negative ints, at most MAX_ELEMENTS in all."""
     if type(shape) is int and 0 <= shape <= MAX_ELEMENTS:
         return (shape,)  # the common cases, checked cheaply
-    if (type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape)
-            and math.prod(shape) <= MAX_ELEMENTS and 0 not in shape):
+    if (type(shape) is tuple and all(type(d) is int and d > 0 for d in shape)
+            and math.prod(shape) <= MAX_ELEMENTS):
         return shape
     if isinstance(shape, np.ndarray) and shape.ndim == 0:
         shape = shape.item()  # a 0-d array of an int is that int
