@@ -123,6 +123,24 @@ def check_region(region: object, shape: tuple[int, ...]) -> tuple[tuple[int, int
     return tuple(bounds)
 
 
+def allocate(shape: tuple[int, ...], dtype: np.dtype, value: float | None = None) -> np.ndarray:
+    """``np.empty`` (or ``np.full`` with ``value``), with numpy's "array is too big" ValueError
+    (more than 2**63 - 1 bytes) turned into the MemoryError it is, naming the shape.
+    """
+    try:
+        return np.empty(shape, dtype) if value is None else np.full(shape, value, dtype)
+    except ValueError:
+        raise too_big(shape, dtype) from None
+
+
+def too_big(shape: tuple[int, ...], dtype: np.dtype) -> MemoryError:
+    """The error for an array of more than 2**63 - 1 bytes."""
+    return MemoryError(
+        f"a {np.dtype(dtype)} array of shape {shape} ({math.prod(shape)} elements) cannot be "
+        "allocated; compute part of it with region="
+    )
+
+
 def check_out(out: object, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """``out`` must be a writable, C-contiguous ndarray of exactly ``shape`` and ``dtype``.
 

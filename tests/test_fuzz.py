@@ -13,6 +13,7 @@ Budget: :data:`EXAMPLES` examples per function (``FASTINIT_FUZZ_EXAMPLES``; the 
 
 from __future__ import annotations
 
+import atexit
 import collections
 import faulthandler
 import json
@@ -446,6 +447,14 @@ HANG_LOG = os.path.join(tempfile.gettempdir(), f"fastinit-fuzz-hang-{os.getpid()
 _HANG_FILE = open(HANG_LOG, "a")  # noqa: SIM115 - kept open for faulthandler
 
 
+@atexit.register
+def _no_hang() -> None:
+    """Remove the hang log at a normal exit (a faulthandler exit skips this and keeps it)."""
+    _HANG_FILE.close()
+    if os.path.exists(HANG_LOG):
+        os.remove(HANG_LOG)
+
+
 def _alarm(signum, frame):
     raise CallTimeout(f"call took more than {CALL_SECONDS} s")
 
@@ -565,5 +574,3 @@ def test_zz_counts(tmp_path_factory):
         with open(os.environ["FASTINIT_FUZZ_COUNTS"], "w") as f:
             json.dump(data, f, indent=1)
     sys.stderr.write(f"\nfuzz calls: {data['total']} ({path})\n")
-    _HANG_FILE.close()
-    os.remove(HANG_LOG)  # no call hung

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import check_dtype, check_real, is_int
+from .._validate import MAX_ELEMENTS, check_dtype, check_real, is_int
 from ..distributions import normal
 from .activations import DEFAULT_NEGATIVE_SLOPE, canonical, phi
 from .mean_field import check_widths
@@ -217,6 +217,9 @@ def lsuv(
     if inputs is None:
         if not is_int(batch) or batch < 2:
             raise ValueError(f"batch must be an int >= 2, got {batch!r}")
+        if batch * max(widths) * dt.itemsize > MAX_ELEMENTS:
+            raise ValueError(f"batch={batch} with widths up to {max(widths)} is too large: the "
+                             "activations would need more than 2**63 - 1 bytes")
         x = normal((int(batch), widths[0]), seed=seed, stream=INPUT_STREAM, dtype=dt)
     else:
         x = _check_inputs(inputs, widths[0], dt)

@@ -134,9 +134,9 @@ def _check_widths(widths: object) -> tuple[int, ...]:
         if not is_int(w) or w < 1:
             raise ValueError(f"widths[{i}] must be a positive int, got {w!r} (widths={widths!r})")
     widths = tuple(int(w) for w in widths)
-    if max(a * b for a, b in zip(widths, widths[1:])) > MAX_ELEMENTS:
-        raise ValueError(f"widths={widths!r} are too large: a layer's weights would have more "
-                         "than 2**63 - 1 entries")
+    if max(a * b for a, b in zip(widths, widths[1:])) * 8 > MAX_ELEMENTS:  # bytes, float64
+        raise ValueError(f"widths={widths!r} are too large: a layer's weights would need more "
+                         "than 2**63 - 1 bytes")
     return widths
 
 
@@ -525,9 +525,9 @@ def propagate(
                 f"{biggest:.3g})"
             )
         batch = inputs.shape[0]
-    if batch * max(widths) > MAX_ELEMENTS:
+    if batch * max(widths) * dtype.itemsize > MAX_ELEMENTS:  # bytes of one buffer
         raise ValueError(f"batch={batch} with widths up to {max(widths)} is too large: the "
-                         "activations would have more than 2**63 - 1 entries")
+                         "activations would need more than 2**63 - 1 bytes")
     if backward and batch < 2:
         raise ValueError(f"batch must be at least 2 when backward=True, got {batch}")
     fill, label, is_callable = _resolve_init(init, init_kwargs, seed, dtype)
