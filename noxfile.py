@@ -78,3 +78,13 @@ def bench(session: nox.Session) -> None:
     _install(session, "test,bench")
     session.run("python", "-m", "pytest", "benchmarks", "--benchmark-enable", "--benchmark-only",
                 *session.posargs)
+
+
+@nox.session(python="3.11")
+def fuzz(session: nox.Session) -> None:
+    """The hostile-input suite with a larger budget (FASTINIT_FUZZ_EXAMPLES, default 1000 per
+    function); the calls per function are written to fuzz-counts.json."""
+    _install(session)
+    env = {"FASTINIT_FUZZ_EXAMPLES": os.environ.get("FASTINIT_FUZZ_EXAMPLES", "1000"),
+           "FASTINIT_FUZZ_COUNTS": "fuzz-counts.json"}
+    session.run("python", "-m", "pytest", "tests/test_fuzz.py", "-q", *session.posargs, env=env)

@@ -14,6 +14,10 @@ import numpy as np
 
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+#: The most elements a shape may have (docs/stream-spec.md): flat indices are signed 64-bit
+#: integers, as NumPy's, so every element index is below 2**63 - 1 and never wraps around.
+MAX_ELEMENTS = (1 << 63) - 1
+
 
 def _describe(value: object) -> str:
     return f"{value!r} of type {type(value).__name__}"
@@ -25,11 +29,14 @@ def is_int(value: object) -> bool:
 
 
 def check_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
-    """Normalize a shape: an int or a sequence of non-negative ints."""
-    if type(shape) is int and shape >= 0:
+    """Normalize a shape: an int or a sequence of non-negative ints, at most MAX_ELEMENTS in all."""
+    if type(shape) is int and 0 <= shape <= MAX_ELEMENTS:
         return (shape,)  # the common cases, checked cheaply
-    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+    if (type(shape) is tuple and all(type(d) is int and d > 0 for d in shape)
+            and math.prod(shape) <= MAX_ELEMENTS):
         return shape
+    if isinstance(shape, np.ndarray) and shape.ndim == 0:
+        shape = shape.item()  # a 0-d array of an int is that int
     if is_int(shape):
         shape = (shape,)
     if isinstance(shape, (str, bytes)) or not isinstance(shape, (Sequence, np.ndarray)):
@@ -41,6 +48,11 @@ def check_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
         if d < 0:
             raise ValueError(f"shape[{i}] must be non-negative, got {int(d)} (shape={tuple(shape)!r})")
         dims.append(int(d))
+    if math.prod(d for d in dims if d) > MAX_ELEMENTS:
+        raise ValueError(
+            f"shape={tuple(dims)!r} is too large: the product of its non-zero dimensions must be "
+            "at most 2**63 - 1 (element indices are signed 64-bit integers, docs/stream-spec.md)"
+        )
     return tuple(dims)
 
 
@@ -55,7 +67,7 @@ def check_dtype(dtype: object, out: np.ndarray | None = None) -> np.dtype:
             return SUPPORTED_DTYPES[0]
     try:
         resolved = np.dtype(dtype)
-    except TypeError:
+    except Exception:  # numpy raises TypeError, ValueError or SyntaxError for bad specs
         raise TypeError(f"dtype must be float32 or float64, got {_describe(dtype)}") from None
     if resolved not in SUPPORTED_DTYPES:
         raise TypeError(f"dtype must be float32 or float64, got {resolved}")
@@ -68,7 +80,13 @@ def check_real(name: str, value: object, *, finite: bool = True) -> float:
         return value  # the common case, checked cheaply
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {_describe(value)}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond float64's range
+        raise ValueError(
+            f"{name} must be finite, got an int of {int(value).bit_length()} bits, too large "
+            "for a float"
+        ) from None
     if finite and not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value
@@ -105,9 +123,33 @@ def check_region(region: object, shape: tuple[int, ...]) -> tuple[tuple[int, int
     return tuple(bounds)
 
 
+def allocate(shape: tuple[int, ...], dtype: np.dtype, value: float | None = None) -> np.ndarray:
+    """``np.empty`` (or ``np.full`` with ``value``), with numpy's "array is too big" ValueError
+    (more than 2**63 - 1 bytes) turned into the MemoryError it is, naming the shape.
+    """
+    try:
+        return np.empty(shape, dtype) if value is None else np.full(shape, value, dtype)
+    except ValueError:
+        raise too_big(shape, dtype) from None
+
+
+def too_big(shape: tuple[int, ...], dtype: np.dtype) -> MemoryError:
+    """The error for an array of more than 2**63 - 1 bytes."""
+    return MemoryError(
+        f"a {np.dtype(dtype)} array of shape {shape} ({math.prod(shape)} elements) cannot be "
+        "allocated; compute part of it with region="
+    )
+
+
 def check_out(out: object, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """``out`` must be a writable, C-contiguous ndarray of exactly ``shape`` and ``dtype``."""
-    if not isinstance(out, np.ndarray):
+    """``out`` must be a writable, C-contiguous ndarray of exactly ``shape`` and ``dtype``.
+
+    Subclasses whose reshape or indexing differ from an ndarray's (``numpy.matrix``, masked
+    arrays) are refused; others (``numpy.memmap``) are filled through a plain ndarray view.
+    """
+    if type(out) is not np.ndarray and (
+        not isinstance(out, np.ndarray) or isinstance(out, (np.matrix, np.ma.MaskedArray))
+    ):
         raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
     if out.dtype != dtype:
         raise TypeError(f"out has dtype {out.dtype}, expected {dtype}")

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import check_dtype, check_real, is_int
+from .._validate import MAX_ELEMENTS, check_dtype, check_real, is_int
 from ..distributions import normal
 from .activations import DEFAULT_NEGATIVE_SLOPE, canonical, phi
 from .mean_field import check_widths
@@ -79,6 +79,25 @@ class LSUVResult:
     def converged(self) -> bool:
         """True when every layer's output variance is within ``tol`` of 1."""
         return bool(np.all(np.abs(self.output_var - 1.0) < self.tol))
+
+    def to_dict(self) -> dict:
+        """Strict-JSON types: lists, ints, floats (non-finite as None), the reports as dicts."""
+        def nums(a: Any) -> Any:
+            a = np.asarray(a, dtype=np.float64)
+            if a.ndim > 1:
+                return [nums(row) for row in a]
+            return [v if math.isfinite(v) else None for v in a.tolist()]
+
+        return {
+            "widths": [int(w) for w in self.widths], "activation": self.activation,
+            "weights": [nums(w) for w in self.weights],
+            "biases": None if self.biases is None else [nums(b) for b in self.biases],
+            "scales": nums(self.scales), "iterations": [int(n) for n in self.iterations],
+            "output_var": nums(self.output_var), "tol": float(self.tol),
+            "max_iter": int(self.max_iter), "converged": self.converged,
+            "before": None if self.before is None else self.before.to_dict(),
+            "after": None if self.after is None else self.after.to_dict(),
+        }
 
     def __str__(self) -> str:
         lines = [
@@ -206,6 +225,9 @@ def lsuv(
     if inputs is None:
         if not is_int(batch) or batch < 2:
             raise ValueError(f"batch must be an int >= 2, got {batch!r}")
+        if batch * max(widths) * dt.itemsize > MAX_ELEMENTS:
+            raise ValueError(f"batch={batch} with widths up to {max(widths)} is too large: the "
+                             "activations would need more than 2**63 - 1 bytes")
         x = normal((int(batch), widths[0]), seed=seed, stream=INPUT_STREAM, dtype=dt)
     else:
         x = _check_inputs(inputs, widths[0], dt)

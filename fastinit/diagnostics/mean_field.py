@@ -374,14 +374,22 @@ class MeanFieldResult:
         return "ordered" if self.chi1 < 1 else "chaotic"
 
     def to_dict(self) -> dict:
-        """Plain Python types (lists and floats; ``inf`` stays a float, as ``json`` writes it)."""
+        """Plain Python types (lists, ints and floats), strict JSON: ``inf`` and NaN become None."""
+        def num(v: float) -> float | None:
+            v = float(v)
+            return v if math.isfinite(v) else None
+
         out: dict = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
             if isinstance(value, np.ndarray):
-                value = [float(v) for v in value]
+                value = [num(v) for v in value]
             elif isinstance(value, tuple):
                 value = [int(v) for v in value]
+            elif isinstance(value, (float, np.floating)):
+                value = num(value)
+            elif isinstance(value, np.integer):
+                value = int(value)
             out[name] = value
         out["phase"] = self.phase
         return out

@@ -52,8 +52,9 @@ from typing import Any
 import numpy as np
 
 from .._jit import BACKEND
-from .._validate import check_dtype, check_real, is_int
+from .._validate import MAX_ELEMENTS, check_dtype, check_real, is_int
 from ..distributions import normal, uniform
+from ..distributions._constants import MAX_ABS_Z_F32, MAX_ABS_Z_F64
 from ..random import fresh_seed, seed_to_key
 from . import _propagate_np
 from .activations import ACTIVATIONS, RELU_FAMILY, can_die, canonical, dphi
@@ -66,6 +67,8 @@ else:  # pragma: no cover - exercised with FASTINIT_BACKEND=numpy
 
 __all__ = ["propagate"]
 
+#: How far the normal fills reach, in standard deviations (docs/stream-spec.md).
+_MAX_ABS_Z = {np.dtype(np.float32): MAX_ABS_Z_F32, np.dtype(np.float64): MAX_ABS_Z_F64}
 #: Stream of the input batch; layer l's weights use stream l.
 INPUT_STREAM = 0
 #: Layer l's bias uses stream ``BIAS_STREAM + l``.
@@ -134,7 +137,26 @@ def _check_widths(widths: object) -> tuple[int, ...]:
     for i, w in enumerate(widths):
         if not is_int(w) or w < 1:
             raise ValueError(f"widths[{i}] must be a positive int, got {w!r} (widths={widths!r})")
-    return tuple(int(w) for w in widths)
+    widths = tuple(int(w) for w in widths)
+    if max(a * b for a, b in zip(widths, widths[1:])) * 8 > MAX_ELEMENTS:  # bytes, float64
+        raise ValueError(f"widths={widths!r} are too large: a layer's weights would need more "
+                         "than 2**63 - 1 bytes")
+    return widths
+
+
+def own_initializer_name(init: object) -> object:
+    """Fastinit's own initializers passed as functions (``init=fastinit.he_normal``) by name.
+
+    They take ``(shape, *params, seed=, stream=)``, not the ``(shape, seed, stream)`` of an init
+    callable, so they are called as their name is, with ``init_kwargs``.
+    """
+    if callable(init) and not isinstance(init, str):
+        from ..initializers._registry import INITIALIZERS
+
+        for name, fn in INITIALIZERS.items():
+            if fn is init:
+                return name
+    return init
 
 
 def _resolve_init(init: object, init_kwargs: dict, seed: int, dtype: np.dtype) -> tuple:
@@ -149,7 +171,10 @@ def _resolve_init(init: object, init_kwargs: dict, seed: int, dtype: np.dtype) -
                 )
             if not np.isfinite(w).all():
                 raise ValueError(f"init returned non-finite weights for layer {layer}")
-            out[...] = w
+            with np.errstate(over="ignore", invalid="ignore"):
+                out[...] = w
+            if not np.isfinite(out).all():
+                raise ValueError(f"init returned weights too large for {dtype} for layer {layer}")
         return fill_callable, getattr(init, "__name__", repr(init)), True
     if not isinstance(init, str):
         raise TypeError(
@@ -486,11 +511,17 @@ def propagate(
     M. H. Hansen, W. N. Hurwitz, "On the theory of sampling from finite populations", 1943.
     """
     widths = _check_widths(widths)
+    init = own_initializer_name(init)
     act = canonical(activation)
     dtype = check_dtype(dtype)
     bias_std = check_real("bias_std", bias_std)
     if bias_std < 0:
         raise ValueError(f"bias_std must be non-negative, got {bias_std!r}")
+    if bias_std * _MAX_ABS_Z[dtype] > float(np.finfo(dtype).max):
+        raise ValueError(
+            f"bias_std={bias_std!r} is too large for {dtype}: biases drawn from N(0, bias_std**2) "
+            f"reach {_MAX_ABS_Z[dtype]:.3g} standard deviations and would overflow"
+        )
     slope = check_real("negative_slope", negative_slope)
     for name, flag in (("backward", backward), ("exact_weight_grad", exact_weight_grad)):
         if not isinstance(flag, (bool, np.bool_)):
@@ -520,7 +551,20 @@ def propagate(
             raise TypeError(f"inputs must be real numbers, got dtype {inputs.dtype}")
         if not np.isfinite(inputs).all():
             raise ValueError("inputs must be finite, got NaN or inf entries")
+        biggest = float(np.abs(inputs).max())
+        if biggest > float(np.finfo(dtype).max):
+            raise ValueError(f"inputs must fit in {dtype}, got an entry of magnitude {biggest:.3g}")
+        with np.errstate(over="ignore"):
+            second = float(np.mean(np.square(inputs, dtype=np.float64)))
+        if not math.isfinite(second):
+            raise ValueError(
+                f"inputs are too large: their mean square overflows float64 (largest entry "
+                f"{biggest:.3g})"
+            )
         batch = inputs.shape[0]
+    if batch * max(widths) * dtype.itemsize > MAX_ELEMENTS:  # bytes of one buffer
+        raise ValueError(f"batch={batch} with widths up to {max(widths)} is too large: the "
+                         "activations would need more than 2**63 - 1 bytes")
     if backward and batch < 2:
         raise ValueError(f"batch must be at least 2 when backward=True, got {batch}")
     fill, label, is_callable = _resolve_init(init, init_kwargs, seed, dtype)

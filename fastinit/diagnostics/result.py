@@ -172,7 +172,7 @@ class PropagationResult:
         """
         out: dict[str, Any] = {
             "widths": list(self.widths), "activation": self.activation, "init": self.init,
-            "seed": int(self.seed), "batch": int(self.batch), "dtype": self.dtype,
+            "seed": json_seed(self.seed), "batch": int(self.batch), "dtype": self.dtype,
             "bias_std": float(self.bias_std), "input_var": _json(self.input_var),
         }
         for name in self._fields_per_layer:
@@ -365,6 +365,16 @@ def _trend(values: np.ndarray, order: range, what: str, start: str):
 
 def _ratio(x: float) -> str:
     return "inf" if not math.isfinite(x) else f"{x:.2g}"
+
+
+def json_seed(seed: Any) -> Any:
+    """A seed as JSON: an int, or a SeedSequence's entropy and spawn key (which rebuild it)."""
+    if isinstance(seed, np.random.SeedSequence):
+        entropy = seed.entropy
+        entropy = int(entropy) if isinstance(entropy, (int, np.integer)) else [int(e) for e in entropy]
+        return {"entropy": entropy, "spawn_key": [int(k) for k in seed.spawn_key],
+                "pool_size": int(seed.pool_size)}
+    return None if seed is None else int(seed)
 
 
 def _json(v: float) -> float | int | None:

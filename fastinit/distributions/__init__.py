@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._jit import BACKEND
-from .._validate import check_dtype, check_out, check_real, check_region, check_shape
+from .._validate import check_dtype, check_out, check_real, check_region, check_shape, too_big
 from ..random._seed import check_stream, seed_to_key
 from . import _constants, _kernels_np
 from ._layout import segments, whole
@@ -39,13 +39,17 @@ def _run(dist, prm, shape, key, stream, dtype, region, out) -> np.ndarray:
     bounds = None if region is None else check_region(region, shape)
     region_shape = shape if bounds is None else tuple(stop - start for start, stop in bounds)
     if out is None:
-        out = np.empty(region_shape, dtype=dtype)
+        try:
+            out = np.empty(region_shape, dtype=dtype)
+        except ValueError:  # numpy's "array is too big": more than 2**63 - 1 bytes
+            raise too_big(region_shape, dtype) from None
     else:
         check_out(out, region_shape, dtype)
     if out.size:
         seg_g, seg_o, seg_n = whole(out.size) if bounds is None else segments(shape, bounds)
         prm = np.array(prm + [0.0] * (9 - len(prm)), dtype=np.float64)
-        _backend.fill(dist, out.reshape(-1), seg_g, seg_o, seg_n, key[0], key[1], stream, prm)
+        flat = (out if type(out) is np.ndarray else out.view(np.ndarray)).reshape(-1)  # memmap
+        _backend.fill(dist, flat, seg_g, seg_o, seg_n, key[0], key[1], stream, prm)
     return out
 
 

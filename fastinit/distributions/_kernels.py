@@ -53,6 +53,17 @@ def _words(j, stream, tag, k0, k1):
     return philox4x32_10(j & MASK32, j >> SHIFT32, stream, tag, k0, k1)
 
 
+@jit(inline=True)
+def _block_edge(g0, n, block):
+    """The first block boundary at or after g0, or g0 + n if it comes first.
+
+    Rounding g0 up first would overflow int64 for the last block below 2**63 (and then loop for
+    ever); every index here is at most g0 + n <= 2**63 - 1.
+    """
+    r = g0 % block
+    return g0 if r == 0 else g0 + min(block - r, n)
+
+
 # ---- float32 ----------------------------------------------------------------------------------
 @jit(inline=True)
 def standard_f32(dist, g, k0, k1, stream, tag):
@@ -127,8 +138,8 @@ def _segment_f32(dist, out, g0, o, n, k0, k1, stream, prm):
     p1 = F32(prm[1])
     p2 = F32(prm[2])
     end = g0 + n
-    first = min(-(-g0 // C.BLOCK_F32) * C.BLOCK_F32, end)
-    last = max((end // C.BLOCK_F32) * C.BLOCK_F32, first)
+    first = _block_edge(g0, n, C.BLOCK_F32)
+    last = max(end - end % C.BLOCK_F32, first)
     _partial_f32(base_dist, out, o, g0, first, k0, k1, stream, p0, p1, p2)
     for b in range(first // C.BLOCK_F32, last // C.BLOCK_F32):
         _block_f32(base_dist, out, o + b * C.BLOCK_F32 - g0, b, k0, k1, stream, p0, p1, p2)
@@ -146,8 +157,8 @@ def _rejects_f32(out, g0, o, n, lo, hi):
     """
     pending = np.empty(n, np.int64)
     m = 0
-    first = min(-(-g0 // C.BLOCK_F32) * C.BLOCK_F32, g0 + n)
-    last = max(((g0 + n) // C.BLOCK_F32) * C.BLOCK_F32, first)
+    first = _block_edge(g0, n, C.BLOCK_F32)
+    last = max((g0 + n) - (g0 + n) % C.BLOCK_F32, first)
     for i in range(first - g0):
         x = out[o + i]
         pending[m] = i
@@ -286,8 +297,8 @@ def _segment_f64(dist, out, g0, o, n, k0, k1, stream, prm):
     p1 = prm[1]
     p2 = prm[2]
     end = g0 + n
-    first = min(-(-g0 // C.BLOCK_F64) * C.BLOCK_F64, end)
-    last = max((end // C.BLOCK_F64) * C.BLOCK_F64, first)
+    first = _block_edge(g0, n, C.BLOCK_F64)
+    last = max(end - end % C.BLOCK_F64, first)
     _partial_f64(base_dist, out, o, g0, first, k0, k1, stream, p0, p1, p2)
     for b in range(first // C.BLOCK_F64, last // C.BLOCK_F64):
         _block_f64(base_dist, out, o + b * C.BLOCK_F64 - g0, b, k0, k1, stream, p0, p1, p2)
@@ -305,8 +316,8 @@ def _rejects_f64(out, g0, o, n, lo, hi):
     """
     pending = np.empty(n, np.int64)
     m = 0
-    first = min(-(-g0 // C.BLOCK_F64) * C.BLOCK_F64, g0 + n)
-    last = max(((g0 + n) // C.BLOCK_F64) * C.BLOCK_F64, first)
+    first = _block_edge(g0, n, C.BLOCK_F64)
+    last = max((g0 + n) - (g0 + n) % C.BLOCK_F64, first)
     for i in range(first - g0):
         x = out[o + i]
         pending[m] = i

@@ -51,7 +51,9 @@ def segments(shape: tuple[int, ...], bounds: tuple[tuple[int, int], ...]):
         return starts, np.arange(starts.size, dtype=np.int64) * run, np.full(starts.size, run, np.int64)
     gs, os_, ns = [], [], []
     for r, g in enumerate(starts.tolist()):
-        cuts = np.arange((g // CHUNK + 1) * CHUNK, g + run, CHUNK, dtype=np.int64)
+        # cut at CHUNK multiples below g + run <= 2**63 - 1 (the next multiple may not fit int64)
+        cuts = np.arange(g - g % CHUNK + CHUNK, g + run, CHUNK, dtype=np.int64) if (
+            run + g % CHUNK > CHUNK) else np.zeros(0, np.int64)
         lo = np.concatenate(([g], cuts))
         hi = np.concatenate((cuts, [g + run]))
         gs.append(lo)

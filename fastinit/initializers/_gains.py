@@ -66,13 +66,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     >>> round(calculate_gain("leaky_relu", 0.2), 4)
     1.3868
     """
-    if param is not None and (
-        isinstance(param, (bool, np.bool_)) or not isinstance(param, numbers.Real)
-    ):
-        raise ValueError(
-            f"negative_slope {param!r} not a valid number: param must be an int or a float, "
-            "not a bool"
-        )
+    slope = _check_slope(param, "param")
     if not isinstance(nonlinearity, str) or nonlinearity not in NONLINEARITIES:
         raise ValueError(
             f"Unsupported nonlinearity {nonlinearity}, please use one of {list(NONLINEARITIES)}"
@@ -84,22 +78,53 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = DEFAULT_NEGATIVE_SLOPE if param is None else float(param)
-        return math.sqrt(2.0 / (1 + slope**2))
+        square = slope * slope
+        if math.isinf(square):  # 1 + slope**2 is slope**2 there: sqrt(2) / |slope|, no overflow
+            return math.sqrt(2.0) / abs(slope)
+        return math.sqrt(2.0 / (1 + square))
     return 3.0 / 4  # selu: torch's empirical value (pytorch/pytorch#50664)
 
 
-def gain_squared(nonlinearity: str, param: float | None = None) -> float:
+def _check_slope(param: object, name: str) -> float:
+    """The negative slope as a finite float (the default when ``param`` is None)."""
+    if param is None:
+        return DEFAULT_NEGATIVE_SLOPE
+    if isinstance(param, (bool, np.bool_)) or not isinstance(param, numbers.Real):
+        raise ValueError(
+            f"negative_slope {param!r} not a valid number: {name} must be an int or a float, "
+            "not a bool"
+        )
+    try:
+        slope = float(param)
+    except OverflowError:
+        raise ValueError(
+            f"negative_slope not a valid number: {name} must be finite, got an int of "
+            f"{int(param).bit_length()} bits"
+        ) from None
+    if not math.isfinite(slope):
+        # an infinite slope would make the gain 0 (all-zero weights), a NaN one NaN weights
+        raise ValueError(f"negative_slope {slope!r} not a valid number: {name} must be finite")
+    return slope
+
+
+def gain_squared(nonlinearity: str, param: float | None = None, name: str = "param") -> float:
     """Return ``calculate_gain(nonlinearity, param) ** 2`` from the table, without the square root.
 
     So that ``he_normal``'s variance is exactly ``2 / fan`` and not ``sqrt(2)**2 / fan``.
+    ``name`` is how errors call ``param`` (``he_normal`` calls it ``a``).
     """
-    calculate_gain(nonlinearity, param)  # the same checks and errors
+    slope = _check_slope(param, name)
+    calculate_gain(nonlinearity, slope)  # the same checks and errors
     if nonlinearity == "relu":
         return 2.0
     if nonlinearity == "leaky_relu":
-        slope = DEFAULT_NEGATIVE_SLOPE if param is None else float(param)
-        return 2.0 / (1 + slope**2)
+        square = slope * slope
+        if math.isinf(square):
+            raise ValueError(
+                f"{name}={slope!r} is too large for leaky_relu: the gain**2 = 2 / (1 + {name}**2) "
+                "underflows float64 (|negative slope| must be below about 1e154)"
+            )
+        return 2.0 / (1 + square)
     if nonlinearity == "tanh":
         return 25.0 / 9
     if nonlinearity == "selu":

@@ -107,6 +107,12 @@ def orthogonal(
     """
     call = Call(shape, seed, stream, dtype, region, out)
     gain = check_positive("gain", gain)
+    info = np.finfo(call.dtype)
+    if not float(info.tiny) <= gain <= float(info.max):  # |entries of Q| <= 1: gain * Q fits
+        raise ValueError(
+            f"gain={gain!r} is too {'small' if gain < 1 else 'large'} for {call.dtype}: "
+            f"it must be in [{float(info.tiny):.3g}, {float(info.max):.3g}]"
+        )
     layout = check_layout(layout)
     rows, cols = flat_dims(call.shape, layout)
     if call.size == 0:

@@ -72,6 +72,14 @@ class Recommendation:
     deep_kwargs: dict = field(default_factory=dict, compare=False)
     depth_note: str = ""
 
+    def to_dict(self) -> dict:
+        """Strict-JSON types: the fields, with ``references`` as a list."""
+        return {"activation": self.activation, "initializer": self.initializer,
+                "gain": float(self.gain), "mode": self.mode, "bias": self.bias,
+                "reason": self.reason, "references": list(self.references),
+                "kwargs": {k: (float(v) if isinstance(v, float) else v)
+                           for k, v in self.kwargs.items()}}
+
     def __str__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
         lines = [

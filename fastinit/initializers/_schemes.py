@@ -5,6 +5,8 @@ Each scheme fixes ``scale``, ``mode`` and ``distribution``; a new scheme is one 
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,15 +24,28 @@ Region = tuple[slice, ...] | None
 HE_MODES = ("fan_in", "fan_out")
 
 
-def _draw(shape, seed, stream, dtype, region, out, layout, axes, scale, mode, distribution):
+def _draw(shape, seed, stream, dtype, region, out, layout, axes, scale, mode, distribution, source):
     """Check the common arguments, then draw with variance ``scale / fan``.
 
-    ``axes`` is ``(in_axis, out_axis, batch_axis)`` as the caller got them.
+    ``axes`` is ``(in_axis, out_axis, batch_axis)`` as the caller got them; ``source`` names the
+    caller's argument that set ``scale``, for the errors of scaled_fill.
     """
     call = Call(shape, seed, stream, dtype, region, out)
     layout = check_layout(layout)
     checked = fan_axes(call.shape, layout, *axes)
-    return scaled_fill(call, scale, mode, distribution, layout, stacklevel=3, axes=checked)
+    return scaled_fill(call, scale, mode, distribution, layout, stacklevel=3, axes=checked,
+                       source=source)
+
+
+def _gain_squared(gain: object) -> tuple[float, str]:
+    """``gain**2`` of a checked gain, refused when it overflows or underflows float64."""
+    gain = check_positive("gain", gain)
+    square = gain * gain
+    if math.isinf(square):
+        raise ValueError(f"gain={gain!r} is too large: gain**2 overflows float64")
+    if square < sys.float_info.min:
+        raise ValueError(f"gain={gain!r} is too small: gain**2 underflows float64")
+    return square, f"gain={gain!r}"
 
 
 def xavier_uniform(
@@ -87,9 +102,10 @@ def xavier_uniform(
     >>> bool(abs(w).max() < bound), round(float(w.var() * (300 + 500) / 2), 1)
     (True, 1.0)
     """
-    gain = check_positive("gain", gain)
-    return _draw(shape, seed, stream, dtype, region, out, layout, (in_axis, out_axis, batch_axis),
-                 gain**2, "fan_avg", "uniform")
+    square, source = _gain_squared(gain)
+    axes = (in_axis, out_axis, batch_axis)
+    return _draw(shape, seed, stream, dtype, region, out, layout, axes, square, "fan_avg", "uniform",
+                 source)
 
 
 def xavier_normal(
@@ -145,14 +161,17 @@ def xavier_normal(
     >>> round(float(w.std() / ((5 / 3) * (2 / 1000) ** 0.5)), 2)
     1.0
     """
-    gain = check_positive("gain", gain)
-    return _draw(shape, seed, stream, dtype, region, out, layout, (in_axis, out_axis, batch_axis),
-                 gain**2, "fan_avg", "normal")
+    square, source = _gain_squared(gain)
+    axes = (in_axis, out_axis, batch_axis)
+    return _draw(shape, seed, stream, dtype, region, out, layout, axes, square, "fan_avg", "normal",
+                 source)
 
 
-def _he_scale(mode: str, nonlinearity: str, a: float) -> float:
+def _he_scale(mode: str, nonlinearity: str, a: float) -> tuple[float, str]:
     check_choice("Mode", mode, HE_MODES)
-    return gain_squared(nonlinearity, a)
+    scale = gain_squared(nonlinearity, a, "a")
+    return scale, (f"a={a!r} (gain**2={scale!r})" if nonlinearity == "leaky_relu"
+                   else f"nonlinearity={nonlinearity!r}")
 
 
 def he_uniform(
@@ -215,9 +234,9 @@ def he_uniform(
     >>> bool(abs(w).max() < (6 / 1024) ** 0.5), round(float(w.var() * 1024 / 2), 1)
     (True, 1.0)
     """
-    scale = _he_scale(mode, nonlinearity, a)
-    return _draw(shape, seed, stream, dtype, region, out, layout, (in_axis, out_axis, batch_axis),
-                 scale, mode, "uniform")
+    scale, source = _he_scale(mode, nonlinearity, a)
+    axes = (in_axis, out_axis, batch_axis)
+    return _draw(shape, seed, stream, dtype, region, out, layout, axes, scale, mode, "uniform", source)
 
 
 def he_normal(
@@ -283,9 +302,9 @@ def he_normal(
     >>> round(float(k.var() * 512 * 9 / 2), 1)
     1.0
     """
-    scale = _he_scale(mode, nonlinearity, a)
-    return _draw(shape, seed, stream, dtype, region, out, layout, (in_axis, out_axis, batch_axis),
-                 scale, mode, "normal")
+    scale, source = _he_scale(mode, nonlinearity, a)
+    axes = (in_axis, out_axis, batch_axis)
+    return _draw(shape, seed, stream, dtype, region, out, layout, axes, scale, mode, "normal", source)
 
 
 def lecun_uniform(
@@ -333,8 +352,9 @@ def lecun_uniform(
     >>> bool(abs(w).max() < (3 / 300) ** 0.5), round(float(w.var() * 300), 1)
     (True, 1.0)
     """
-    return _draw(shape, seed, stream, dtype, region, out, layout, (in_axis, out_axis, batch_axis),
-                 1.0, "fan_in", "uniform")
+    axes = (in_axis, out_axis, batch_axis)
+    return _draw(shape, seed, stream, dtype, region, out, layout, axes, 1.0, "fan_in", "uniform",
+                 "scale=1.0")
 
 
 def lecun_normal(
@@ -388,8 +408,9 @@ def lecun_normal(
     >>> round(float(w.var() * 400), 1)
     1.0
     """
-    return _draw(shape, seed, stream, dtype, region, out, layout, (in_axis, out_axis, batch_axis),
-                 1.0, "fan_in", "truncated_normal")
+    axes = (in_axis, out_axis, batch_axis)
+    return _draw(shape, seed, stream, dtype, region, out, layout, axes, 1.0, "fan_in", "truncated_normal",
+                 "scale=1.0")
 
 
 glorot_uniform = xavier_uniform

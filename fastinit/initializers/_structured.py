@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validate import check_real
+from .._validate import allocate, check_real
 from ._checks import Call, check_positive_int
 from ._fans import check_layout
 
@@ -22,7 +22,7 @@ Region = tuple[slice, ...] | None
 
 def _filled(call: Call, value: float) -> np.ndarray:
     if call.out is None:
-        return np.full(call.region_shape, value, dtype=call.dtype)
+        return allocate(call.region_shape, call.dtype, value)
     call.out[...] = value
     return call.out
 
@@ -272,7 +272,7 @@ def dirac(
         )
     if call.size == 0:
         return call.empty(2)
-    w = np.zeros(tshape, dtype=call.dtype)
+    w = allocate(tshape, call.dtype, 0.0)
     per_group = tshape[0] // groups
     centre = tuple(k // 2 for k in tshape[2:])
     for g in range(groups):

@@ -24,26 +24,46 @@ Seed = int | np.random.SeedSequence | None
 Region = tuple[slice, ...] | None
 
 
+#: A spread (std, bound or sigma) above max(dtype) / SPREAD_HEADROOM is refused: the base fills
+#: reach 8.57 standard deviations (float64 normals) and a uniform's width is 2 bounds.
+SPREAD_HEADROOM = 10.0
+
+
 def scaled_fill(
-    call: Call, scale: float, mode: str, distribution: str, layout: str, stacklevel: int, axes=None
+    call: Call, scale: float, mode: str, distribution: str, layout: str, stacklevel: int,
+    axes=None, source: str | None = None,
 ) -> np.ndarray:
     """Draw ``call``'s tensor with variance ``scale / fan``; every argument already checked.
 
     ``stacklevel`` is that of the zero-element warning, counted from the caller of this function;
     ``axes`` are the checked explicit fan axes (:func:`fan_axes`) or ``None``.
+    ``source`` names the caller's argument behind ``scale`` (default ``"scale=..."``): a spread
+    that ``call.dtype`` cannot hold (0 or overflowing) is an error naming it, before any fill.
     """
     fan_in, fan_out = fans(call.shape, layout, axes)
     if call.size == 0:
         return call.empty(stacklevel + 1)
-    std = math.sqrt(scale / select_fan(fan_in, fan_out, mode))
+    fan = select_fan(fan_in, fan_out, mode)
+    std = math.sqrt(scale / fan)
+    if distribution == "normal":
+        spread = std
+    elif distribution == "uniform":
+        spread = math.sqrt(3.0) * std  # uniform on [-bound, bound) has variance bound**2 / 3
+    else:
+        spread = std / TRUNCATED_NORMAL_STD  # std before truncation at ±2 sigma
+    info = np.finfo(call.dtype)
+    if not float(info.tiny) <= spread <= float(info.max) / SPREAD_HEADROOM:
+        what = "small" if spread < 1 else "large"
+        raise ValueError(
+            f"{source or f'scale={scale!r}'} is too {what}: with {mode}={fan:g} the weights' "
+            f"standard deviation would be {std:.3g}, which {call.dtype} cannot hold"
+        )
     kw = call.fill_kwargs()
     if distribution == "normal":
-        return normal(call.shape, 0.0, std, **kw)
+        return normal(call.shape, 0.0, spread, **kw)
     if distribution == "uniform":
-        bound = math.sqrt(3.0) * std  # uniform on [-bound, bound) has variance bound**2 / 3
-        return uniform(call.shape, -bound, bound, **kw)
-    sigma = std / TRUNCATED_NORMAL_STD  # std before truncation at ±2 sigma
-    return truncated_normal(call.shape, 0.0, sigma, -2.0 * sigma, 2.0 * sigma, **kw)
+        return uniform(call.shape, -spread, spread, **kw)
+    return truncated_normal(call.shape, 0.0, spread, -2.0 * spread, 2.0 * spread, **kw)
 
 
 def variance_scaling(

@@ -11,6 +11,8 @@ import numpy as np
 
 SEED_LIMIT = 1 << 64
 STREAM_LIMIT = 1 << 32
+#: The most child seeds :func:`spawn` returns in one list.
+SPAWN_LIMIT = 1 << 32
 
 _last = threading.local()
 
@@ -135,6 +137,8 @@ def spawn(seed: int | np.random.SeedSequence | None, n: int) -> list[int]:
         raise TypeError(f"n must be a non-negative int, got {_describe(n)}")
     if n < 0:
         raise ValueError(f"n must be non-negative, got {n}")
+    if n > SPAWN_LIMIT:  # refused at once rather than filling memory for minutes
+        raise ValueError(f"n must be at most 2**32 (that many seeds need over 100 GiB), got {n}")
     if seed is None:
         seed = fresh_seed()
     return [child_seed(seed, i) for i in range(int(n))]
