@@ -10,6 +10,7 @@ import contextlib
 import io
 import os
 import signal
+import tempfile
 import warnings
 
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from fastinit.cli import main
 
 EXAMPLES = int(os.environ.get("FASTINIT_FUZZ_EXAMPLES", "150"))
-CALL_LIMIT_S = 120  # one command line; the slowest legitimate one here takes a few seconds
+CALL_LIMIT_S = 600  # one command line: seconds, but the first calls compile kernels (minutes under load)
 
 # each option: values a user would type (drawn 7 times in 8), then wrong ones
 GOOD = {
@@ -113,12 +114,24 @@ def _time_limit(seconds):
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextlib.contextmanager
+def _in_empty_directory():
+    # a drawn --plot name is written relative to the working directory: never into the checkout
+    cwd = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        try:
+            yield
+        finally:
+            os.chdir(cwd)
+
+
 def run_cli(argv):
     out, err = io.StringIO(), io.StringIO()
     # the warning filters of a command line, not pytest's "error"
     with warnings.catch_warnings(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         warnings.simplefilter("default")
-        with _time_limit(CALL_LIMIT_S):
+        with _in_empty_directory(), _time_limit(CALL_LIMIT_S):
             code = main(argv)
     return code, out.getvalue(), err.getvalue()
 
