@@ -18,7 +18,12 @@ fastinit therefore:
    lock *without waiting*; a thread that finds it taken runs the serial twin of the kernel instead.
    Since every fill is thread-count independent, the bits are the same either way, and nobody blocks.
 3. re-creates that lock in a forked child (``os.register_at_fork``), so a child forked while
-   another thread held it is not stuck on it.
+   another thread held it is not stuck on it;
+4. holds numba's compiler lock across ``fork()``: a fork waits until no other thread is compiling
+   (or loading from the cache) a kernel. Without this, a child forked while another thread compiled
+   inherits the lock held by a thread it does not have, and its first kernel call hangs forever;
+5. reads numba's thread count without numba's process-wide init lock once the threading layer is
+   up (see :func:`num_threads`), for the same reason.
 
 Where compiled kernels are kept
 -------------------------------
@@ -151,13 +156,25 @@ def _reset_lock_in_child() -> None:  # pragma: no cover - runs in forked childre
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_lock_in_child)
+    if BACKEND == "numba":
+        from numba.core.compiler_lock import global_compiler_lock as _compiler_lock
+
+        os.register_at_fork(before=_compiler_lock.acquire, after_in_parent=_compiler_lock.release,
+                            after_in_child=_compiler_lock.release)
 
 
 def num_threads() -> int:
     """Number of threads a parallel kernel uses (numba's setting; 1 for the NumPy backend)."""
     if BACKEND != "numba":
         return 1
-    return int(numba.get_num_threads())
+    # numba.get_num_threads() takes numba's process-wide init lock (a multiprocessing lock) on every
+    # call; a child forked while another thread held it waited for it forever. Once the threading
+    # layer is up, ask it directly: the same thread-local count, no lock.
+    from numba.np.ufunc import parallel
+
+    direct = getattr(parallel, "_get_num_threads", None) if getattr(parallel, "_is_initialized", False) else None
+    n = int(direct()) if callable(direct) else 0
+    return n if n > 0 else int(numba.get_num_threads())
 
 
 def launch(parallel_kernel: Callable, serial_kernel: Callable, size: int, *args: Any) -> None:
