@@ -18,7 +18,27 @@ fastinit therefore:
    lock *without waiting*; a thread that finds it taken runs the serial twin of the kernel instead.
    Since every fill is thread-count independent, the bits are the same either way, and nobody blocks.
 3. re-creates that lock in a forked child (``os.register_at_fork``), so a child forked while
-   another thread held it is not stuck on it.
+   another thread held it is not stuck on it;
+4. holds numba's compiler lock across ``fork()``: a fork waits until no other thread is compiling
+   (or loading from the cache) a kernel. Without this, a child forked while another thread compiled
+   inherits the lock held by a thread it does not have, and its first kernel call hangs forever;
+5. reads numba's thread count without numba's process-wide init lock once the threading layer is
+   up (see :func:`num_threads`), for the same reason.
+
+Where compiled kernels are kept
+-------------------------------
+numba's ``cache=True`` writes its ``.nbi``/``.nbc`` files into the ``__pycache__`` beside the source.
+For an installed package that is ``site-packages/fastinit/__pycache__``, which ``pip uninstall`` does
+not know about: the directory survives, and a later editable install is shadowed by it as a namespace
+package.  fastinit's kernels are therefore cached, in this order of preference,
+
+1. under ``NUMBA_CACHE_DIR`` when the user has set it (numba's own rule);
+2. in a per-user cache directory, ``$XDG_CACHE_HOME/fastinit`` (``~/.cache/fastinit`` on Linux, the
+   platform's user cache directory elsewhere), one subdirectory per installed copy of the package;
+3. where numba would have put them (``__pycache__``, then numba's user-wide directory) when that
+   directory cannot be written.
+
+Only fastinit's own kernels are affected: numba's configuration is not changed.
 """
 
 from __future__ import annotations
@@ -56,20 +76,63 @@ if BACKEND == "numba":
 
     prange = numba.prange
 
+    from numba.core import caching as _caching
+
+    def _numba_locator(*names: str) -> type:
+        # numba 0.59-0.6x name the locators with a leading underscore; later versions without
+        for name in names:
+            if hasattr(_caching, name):
+                return getattr(_caching, name)
+        raise ImportError(f"numba.core.caching has none of {names}")  # pragma: no cover
+
+    _UserProvided = _numba_locator("UserProvidedCacheLocator", "_UserProvidedCacheLocator")
+    _InTree = _numba_locator("InTreeCacheLocator", "_InTreeCacheLocator")
+    _UserWide = _numba_locator("UserWideCacheLocator", "_UserWideCacheLocator")
+
+    def cache_dir() -> str:
+        """The per-user directory of fastinit's compiled kernels (unless ``NUMBA_CACHE_DIR`` is set)."""
+        from numba.misc.appdirs import AppDirs
+
+        return AppDirs(appname="fastinit", appauthor=False).user_cache_dir
+
+    class _FastinitCacheLocator(_UserWide):  # type: ignore[misc, valid-type]
+        """numba's user-wide locator, rooted in :func:`cache_dir` instead of numba's directory."""
+
+        def __init__(self, py_func: Callable, py_file: str) -> None:
+            super().__init__(py_func, py_file)
+            self._cache_path = os.path.join(cache_dir(), self.get_suitable_cache_subpath(py_file))
+
+    class _CacheImpl(_caching.CompileResultCacheImpl):  # type: ignore[misc, valid-type]
+        _locator_classes = [_UserProvided, _FastinitCacheLocator, _InTree, _UserWide]
+
+    class _FunctionCache(_caching.FunctionCache):  # type: ignore[misc, valid-type]
+        _impl_class = _CacheImpl
+
+    def _cached(dispatcher: Any) -> Any:
+        # Dispatcher.enable_caching() with fastinit's locators; a source with no usable locator
+        # (nowhere writable) is compiled each time, as it would be without cache=True
+        try:
+            dispatcher._cache = _FunctionCache(dispatcher.py_func)
+        except RuntimeError:  # pragma: no cover - no writable directory at all
+            pass
+        return dispatcher
+
     def jit(*, parallel: bool = False, inline: bool = False) -> Callable[[Callable], Any]:
         """Compile a function with the package's one set of numba options.
 
-        ``cache=True`` (compiled code is kept on disk), ``error_model="numpy"`` (no Python
+        Compiled code is kept on disk (like ``cache=True``, but see "Where compiled kernels are
+        kept" in this module's docstring), ``error_model="numpy"`` (no Python
         exceptions from division, so loops vectorize), no fast-math (so floating-point results
         are the IEEE ones, in source order, on every CPU) and lazy compilation (nothing is
         compiled until the first call with a given dtype).
         """
-        options: dict[str, Any] = {"cache": True, "error_model": "numpy", "nogil": True}
+        options: dict[str, Any] = {"error_model": "numpy", "nogil": True}
         if parallel:
             options["parallel"] = True
         if inline:
             options["inline"] = "always"
-        return numba.njit(**options)
+        compile = numba.njit(**options)
+        return lambda fn: _cached(compile(fn))
 
 else:
     prange = range
@@ -77,6 +140,10 @@ else:
     def jit(*, parallel: bool = False, inline: bool = False) -> Callable[[Callable], Any]:
         """Without numba the decorated function stays plain Python (it is never called)."""
         return lambda fn: fn
+
+    def cache_dir() -> str:
+        """Where compiled kernels would be kept (nothing is compiled on the NumPy backend)."""
+        return os.path.join(os.path.expanduser("~"), ".cache", "fastinit")
 
 
 _launch_lock = threading.Lock()
@@ -89,13 +156,25 @@ def _reset_lock_in_child() -> None:  # pragma: no cover - runs in forked childre
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_lock_in_child)
+    if BACKEND == "numba":
+        from numba.core.compiler_lock import global_compiler_lock as _compiler_lock
+
+        os.register_at_fork(before=_compiler_lock.acquire, after_in_parent=_compiler_lock.release,
+                            after_in_child=_compiler_lock.release)
 
 
 def num_threads() -> int:
     """Number of threads a parallel kernel uses (numba's setting; 1 for the NumPy backend)."""
     if BACKEND != "numba":
         return 1
-    return int(numba.get_num_threads())
+    # numba.get_num_threads() takes numba's process-wide init lock (a multiprocessing lock) on every
+    # call; a child forked while another thread held it waited for it forever. Once the threading
+    # layer is up, ask it directly: the same thread-local count, no lock.
+    from numba.np.ufunc import parallel
+
+    direct = getattr(parallel, "_get_num_threads", None) if getattr(parallel, "_is_initialized", False) else None
+    n = int(direct()) if callable(direct) else 0
+    return n if n > 0 else int(numba.get_num_threads())
 
 
 def launch(parallel_kernel: Callable, serial_kernel: Callable, size: int, *args: Any) -> None:

@@ -4,9 +4,17 @@
 ``fastinit compare``   runs the eight classic initializations side by side on one screen;
 ``fastinit recommend`` prints :func:`fastinit.recommend` for an activation.
 
-``python -m fastinit`` is the same program.  Bad arguments, and values the library rejects
-(an unknown activation or initializer, a non-positive width, ...), end with exit status 2 and a
-one-line message on stderr, without a traceback.
+``python -m fastinit`` is the same program.  It never shows a traceback:
+
+* exit 2 and one line on stderr for a bad argument: one argparse refuses, one the library rejects (an
+  unknown activation or initializer, a non-positive width, a number too large), or a ``--plot`` file
+  that cannot be written (checked before the run);
+* exit 1 and one line for a run that fails: not enough memory, a missing optional dependency, a plot
+  that could not be saved after the run (the table is printed first, so it is never lost), or an
+  internal error (``FASTINIT_TRACEBACK=1`` shows its traceback);
+* exit 130 and one line on Ctrl-C;
+* exit 141 (128 + SIGPIPE, what a shell reports for a program stopped by a closed pipe) and nothing on
+  stderr when the reader of stdout goes away, as in ``fastinit recommend gelu | head -1``.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import sys
 import textwrap
 import warnings
@@ -45,10 +54,20 @@ COMPARE_BATCH = 256
 #: beyond float32's 3.4e38 but within float64's 1.8e308).
 COMPARE_DTYPE = "float64"
 WIDTH = 100  # columns of compare's screen
+#: The most layer sizes ``--widths`` may expand to, and the largest ``--depth``: far beyond any network
+#: worth diagnosing, small enough that the list of sizes itself can never exhaust memory.
+MAX_LAYERS = 1_000_000
+#: Exit status when stdout's reader has gone away: 128 + SIGPIPE, as a shell reports a program that
+#: a closed pipe stopped (``yes | head -1`` under ``set -o pipefail``).
+EXIT_BROKEN_PIPE = 141
 
 
 class UsageError(Exception):
     """A bad command-line argument (exit status 2)."""
+
+
+class RunError(Exception):
+    """A run that failed for a reason the user can act on (exit status 1)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,6 +86,7 @@ def parse_widths(text: str) -> list[int]:
     [784, 512, 512, 512, 10]
     """
     widths: list[int] = []
+    total = 0
     for token in text.split(","):
         token = token.strip()
         size, _, count = token.lower().partition("x")
@@ -79,6 +99,9 @@ def parse_widths(text: str) -> list[int]:
             ) from None
         if n < 1 or k < 1:
             raise UsageError(f"--widths: entry {token!r} must have positive N and K")
+        total += k
+        if total > MAX_LAYERS:  # counted before the list is built, so it cannot exhaust memory
+            raise UsageError(f"--widths: {text!r} has more than {MAX_LAYERS:,} sizes")
         widths += [n] * k
     if len(widths) < 2:
         raise UsageError(f"--widths: need at least 2 sizes (input and output), got {text!r}")
@@ -104,6 +127,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive int, got {value}")
+    return value
+
+
+def _depth(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_LAYERS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_LAYERS:,} layers, got {value}")
     return value
 
 
@@ -163,7 +193,7 @@ def _build_parser() -> _Parser:
         "the final forward and backward variance, measured and predicted, dead and saturated "
         "fractions, distinct units and the verdict.",
     )
-    compare.add_argument("--depth", type=_positive_int, default=50,
+    compare.add_argument("--depth", type=_depth, default=50,
                          help="number of layers (default: 50)")
     compare.add_argument("--width", type=_positive_int, default=512,
                          help="width of every layer, the input included (default: 512)")
@@ -332,6 +362,33 @@ def _need_matplotlib() -> None:
         ) from None
 
 
+def _check_plot_path(path: str) -> None:
+    """Refuse a ``--plot`` file that could not be written, before the run rather than after it."""
+    _need_matplotlib()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    if os.path.isdir(path):
+        raise UsageError(f"--plot: {path!r} is a directory; give a file name such as plot.png")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--plot: the directory {folder!r} of {path!r} does not exist")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UsageError(f"--plot: {path!r} is not writable")
+    suffix = os.path.splitext(path)[1][1:].lower()
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix and suffix not in formats:
+        raise UsageError(f"--plot: unknown image format {suffix!r} in {path!r}; use one of "
+                         f"{', '.join(sorted(formats))}")
+
+
+@contextlib.contextmanager
+def _writing_plot(path: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise RunError(f"could not write the plot to {path!r}: {exc.strerror or exc}") from None
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Silence NumPy's overflow warnings: the verdict reports an explosion in words."""
@@ -370,15 +427,13 @@ def _diagnose(args: argparse.Namespace) -> int:
         raise UsageError("the following arguments are required: --widths (or --model)")
     widths = parse_widths(args.widths)
     if args.plot:
-        _need_matplotlib()
+        _check_plot_path(args.plot)
     with _quiet():
         result = propagate(
             widths, args.activation, args.init, batch=args.batch, seed=args.seed,
             bias_std=args.bias_std, dtype=args.dtype, negative_slope=args.negative_slope,
             **dict(args.param),
         )
-    if args.plot:
-        result.plot(args.plot)
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
@@ -387,6 +442,10 @@ def _diagnose(args: argparse.Namespace) -> int:
             p = result.predicted
             print(f"mean field: q* = {p.q_star:.4g}, chi1 = {p.chi1:.4g} ({p.phase}), "
                   f"xi_q = {p.xi_q:.4g}, xi_c = {p.xi_c:.4g} layers")
+    if args.plot:  # after the table, so that a plot that fails cannot lose it
+        sys.stdout.flush()
+        with _writing_plot(args.plot):
+            result.plot(args.plot)
     return 0
 
 
@@ -463,7 +522,7 @@ def _compare(args: argparse.Namespace) -> int:
 
     act = canonical(args.activation)
     if args.plot:
-        _need_matplotlib()
+        _check_plot_path(args.plot)
     widths = [args.width] * (args.depth + 1)
     results = []
     with _quiet():
@@ -482,8 +541,6 @@ def _compare(args: argparse.Namespace) -> int:
         critical = math.nan
     header = (f"fastinit compare: {act}, {args.depth} layers of width {args.width}, "
               f"batch {args.batch}, bias_std {args.bias_std:g}, seed {args.seed}, {args.dtype}")
-    if args.plot:
-        _plot_compare(results, args.plot, f"{act}: {args.depth} layers of width {args.width}")
     if args.json:
         doc = {
             "activation": act, "depth": args.depth, "width": args.width, "batch": args.batch,
@@ -494,6 +551,10 @@ def _compare(args: argparse.Namespace) -> int:
         print(json.dumps(doc))
     else:
         print(format_compare(header, rows, act, critical))
+    if args.plot:  # after the table, so that a plot that fails cannot lose it
+        sys.stdout.flush()
+        with _writing_plot(args.plot):
+            _plot_compare(results, args.plot, f"{act}: {args.depth} layers of width {args.width}")
     return 0
 
 
@@ -514,8 +575,39 @@ def _recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _stdout_gone() -> int:
+    """The reader of stdout has gone away: point stdout at devnull, so the flush at exit cannot fail."""
+    # The recipe of Python's docs (signal module, "Note on SIGPIPE").
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (captured in a test): nothing to flush
+        pass
+    return EXIT_BROKEN_PIPE
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    print(f"fastinit: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    with warnings.catch_warnings():  # a warning is one line too (the filters stay the user's)
+        warnings.showwarning = _show_warning
+        args = _build_parser().parse_args(argv)
+        handler = {"diagnose": _diagnose, "compare": _compare, "recommend": _recommend}
+        code = handler[args.command](args)
+    sys.stdout.flush()  # here, so that a closed pipe is met inside main() and not at exit
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``fastinit`` command with ``argv`` (default ``sys.argv[1:]``); return the status.
+
+    It never raises (but ``SystemExit`` from ``--help``, returned as 0) and never prints a traceback.
 
     Parameters
     ----------
@@ -524,8 +616,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 on bad arguments or values the library rejects, 1 when an optional
-        dependency (matplotlib for ``--plot``) is missing.
+        0 on success; 2 on a bad argument or a value the library rejects; 1 when the run fails
+        (not enough memory, a missing optional dependency, a plot that could not be saved, an
+        internal error); 130 on Ctrl-C; 141 when stdout's reader has gone away.
 
     Examples
     --------
@@ -533,23 +626,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     relu: he_normal(...
     0
     """
-    parser = _build_parser()
     try:
-        args = parser.parse_args(argv)
-        handler = {"diagnose": _diagnose, "compare": _compare, "recommend": _recommend}
-        return handler[args.command](args)
+        return _run(argv)
     except UsageError as exc:
-        print(f"fastinit: error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, TypeError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"fastinit: error: {message}", file=sys.stderr)
-        return 2
-    except ImportError as exc:
-        print(f"fastinit: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
+        message = _one_line(exc)
+        code = 2
+    except (ValueError, TypeError, OverflowError) as exc:  # values the library rejects
+        message = _one_line(exc)
+        if isinstance(exc, OverflowError):
+            message = f"a number is too large: {message}"
+        code = 2
+    except MemoryError as exc:
+        detail = _one_line(exc)
+        message = ("not enough memory for this run" + ("" if detail == "MemoryError" else f" ({detail})")
+                   + "; try a smaller --batch or --widths")
+        code = 1
+    except (RunError, ImportError) as exc:
+        message = _one_line(exc)
+        code = 1
+    except BrokenPipeError:
+        return _stdout_gone()
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
-        print("fastinit: interrupted", file=sys.stderr)
-        return 130
+        message, code = "interrupted", 130
+    except Exception as exc:
+        if os.environ.get("FASTINIT_TRACEBACK"):
+            raise
+        message = (f"internal error: {type(exc).__name__}: {_one_line(exc)} (please report it; "
+                   "FASTINIT_TRACEBACK=1 shows where)")
+        code = 1
+    try:
+        print(f"fastinit: error: {message}" if code != 130 else f"fastinit: {message}", file=sys.stderr)
+    except (OSError, ValueError):  # stderr is gone too: the status still says it
+        pass
+    return code

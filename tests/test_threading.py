@@ -3,9 +3,11 @@
 import hashlib
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -83,22 +85,136 @@ def _child_fill(queue):
     queue.put(_digest(_all_fills()))
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-# Once tests/test_jax.py has imported jax in this process, jax warns at every fork; the child
-# here runs fastinit only, never jax, so that warning does not apply.
-@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
-def test_forked_child_can_fill_after_parent_filled():
-    parent = _digest(_all_fills())  # the parent has run parallel kernels
-    ctx = multiprocessing.get_context("fork")
+# Each scenario runs in a fresh interpreter with a timeout, so that a hang fails the test rather than
+# stopping the suite, and the forking parent is not pytest (with whatever threads it holds).
+PROCESS_TIMEOUT = 600
+CHILDREN = """
+import multiprocessing, sys, threading
+CHILD_TIMEOUT = 300 if len(sys.argv) < 2 else float(sys.argv[1])
+import fastinit
+from tests.test_threading import _all_fills, _child_fill, _digest
+
+def children(method, n=1):
+    ctx = multiprocessing.get_context(method)
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child_fill, args=(queue,))
-    proc.start()
-    proc.join(timeout=300)
-    if proc.is_alive():
+    procs = [ctx.Process(target=_child_fill, args=(queue,), daemon=True) for _ in range(n)]
+    for p in procs:
+        p.start()
+    digests = [queue.get(timeout=CHILD_TIMEOUT) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0, (method, p.exitcode)
+    return digests
+"""
+
+
+def _scenario(code, env=None, child_timeout=300):
+    proc = subprocess.run([sys.executable, "-c", CHILDREN + code, str(child_timeout)], capture_output=True,
+                          text=True, timeout=PROCESS_TIMEOUT, env=dict(os.environ, **(env or {})))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.split()
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver", "fork"])
+def test_children_by_every_start_method_get_the_same_bits(method):
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} on this platform")
+    # the parent has run parallel fills before it starts the child
+    out = _scenario(f"parent = _digest(_all_fills())\nprint(parent, *children({method!r}))\n")
+    assert out == [_digest(_all_fills())] * 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.xfail(strict=False, reason=(
+    "not promised (docs/guarantees.md): forking a process while another thread runs Python code can "
+    "leave a CPython per-module import lock held in the child (numpy's lazy attribute import inside "
+    "numba's typeof); fastinit's own locks (launch lock, numba's compiler lock, the thread count) are "
+    "handled"))
+def test_fork_while_another_thread_is_inside_a_fill():
+    # a thread runs large parallel fills back to back, from a fresh interpreter: the first child is
+    # forked while that thread loads (or compiles) its kernel, the others in the middle of its fills.
+    # It found two hangs fastinit fixed (numba's compiler lock and its process-wide init lock reached
+    # the child held) and one it cannot (a CPython module import lock): see the xfail reason
+    code = """
+import numpy as np
+stop, started = threading.Event(), threading.Event()
+buf = np.empty(1 << 23, dtype=np.float32)
+def busy():
+    while not stop.is_set():
+        started.set()
+        fastinit.normal(buf.shape, seed=3, out=buf)
+t = threading.Thread(target=busy, daemon=True)
+t.start()
+started.wait(300)
+digests = children("fork", 3)
+stop.set()
+t.join(300)
+print(*digests)
+"""
+    assert _scenario(code, {"NUMBA_NUM_THREADS": "2"}, child_timeout=120) == [_digest(_all_fills())] * 3
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_child_of_a_torch_parent_fills():
+    # torch first (its own thread pool running a matmul), then fastinit; the fork child fills with
+    # fastinit only: a torch op in such a child may hang, which is torch's behaviour (docs/guarantees.md)
+    pytest.importorskip("torch")
+    code = """
+import torch
+torch.manual_seed(0)
+a = torch.randn(512, 512)
+(a @ a).sum().item()
+parent = _digest(_all_fills())
+print(parent, *children("fork", 2))
+"""
+    assert _scenario(code) == [_digest(_all_fills())] * 3
+
+
+SIGINT_CHILD = """
+import signal, sys, time
+import numpy as np
+import fastinit
+n = 1 << 25
+expected = fastinit.normal(n, seed=1, dtype=np.float32)
+buf = np.empty(n, dtype=np.float32)
+seen = []
+for _ in range(5):
+    try:
+        print("ready", flush=True)
+        while True:
+            buf[:] = np.nan
+            fastinit.normal(n, seed=1, dtype=np.float32, out=buf)
+    except KeyboardInterrupt:
+        if np.isnan(buf).all():
+            seen.append("untouched")
+        elif buf.tobytes() == expected.tobytes():
+            seen.append("complete")
+        else:
+            seen.append("partial")
+# still usable: the same fill again
+again = fastinit.normal(n, seed=1, dtype=np.float32)
+print("result", again.tobytes() == expected.tobytes(), *seen, flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
+def test_sigint_during_a_fill_into_out_leaves_it_whole():
+    # A fill is one compiled call that does not check for signals: Ctrl-C is raised when it returns,
+    # so `out` holds its old contents or the complete fill, never a mix, and the process goes on.
+    proc = subprocess.Popen([sys.executable, "-c", SIGINT_CHILD], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, NUMBA_NUM_THREADS="2"))
+    try:
+        for _ in range(5):
+            assert proc.stdout.readline() == "ready\n"
+            time.sleep(0.3)  # inside the fill loop (a fill of 2**25 floats is most of each turn)
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=PROCESS_TIMEOUT)
+    finally:
         proc.kill()
-        pytest.fail("forked child hung")
-    assert proc.exitcode == 0
-    assert queue.get(timeout=10) == parent
+    assert proc.returncode == 0, err[-3000:]
+    words = out.split()
+    assert words[:2] == ["result", "True"] and len(words) == 7
+    assert set(words[2:]) <= {"untouched", "complete"}, words
 
 
 @pytest.mark.skipif(not NUMBA, reason="numba threading layer")
