@@ -68,3 +68,19 @@ def test_api_directives_name_real_objects():
             assert e.name in OPTIONAL, e
             continue
         assert hasattr(mod, attr), f"docs/api.md: no object {path}"
+
+
+def test_guarantees_cite_tests_that_exist():
+    """Every ``tests/file.py::name`` (and ``::name`` after it) in docs/guarantees.md is a real test."""
+    text = (ROOT / "docs" / "guarantees.md").read_text()
+    current = None
+    cited = []
+    for m in re.finditer(r"`(tests/[\w/]+\.py)?(::(\w+))?[^`]*`", text):
+        if m.group(1):
+            current = m.group(1)
+        if m.group(3) and current:
+            cited.append((current, m.group(3)))
+    assert len(cited) > 20
+    for path, name in cited:
+        source = (ROOT / path).read_text()
+        assert re.search(rf"^def {name}\b", source, re.M), f"docs/guarantees.md cites {path}::{name}"
