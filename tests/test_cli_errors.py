@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from fastinit import BACKEND
+
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY_LIMIT = 6 << 30  # bytes of address space for the child: numba compiles well within it
 
@@ -120,6 +122,7 @@ def test_closed_pipe_through_a_shell():
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc to see the run start")
+@pytest.mark.skipif(BACKEND != "numba", reason="waits for numba's worker threads to start")
 def test_ctrl_c_during_a_run_exits_130():
     # one BLAS thread, so that the worker threads counted below are numba's, started inside main()
     env = dict(_env(), NUMBA_NUM_THREADS="2", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
