@@ -23,7 +23,13 @@ fastinit therefore:
    (or loading from the cache) a kernel. Without this, a child forked while another thread compiled
    inherits the lock held by a thread it does not have, and its first kernel call hangs forever;
 5. reads numba's thread count without numba's process-wide init lock once the threading layer is
-   up (see :func:`num_threads`), for the same reason.
+   up (see :func:`num_threads`), for the same reason; the one call that starts the thread pool runs
+   under a lock that ``fork()`` also waits for;
+6. imports ``numpy.ma`` when it is imported: numba's typing of every array argument reads
+   ``np.ma``, which numpy imports lazily, under an import lock, on first use. A child forked while
+   another thread held that import lock hung on its first fill.
+
+Forking while threads run code other than fastinit's stays CPython's general hazard.
 
 Where compiled kernels are kept
 -------------------------------
@@ -147,6 +153,8 @@ else:
 
 
 _launch_lock = threading.Lock()
+#: Held while a thread starts numba's thread pool (see :func:`num_threads`) and across ``fork()``.
+_pool_start_lock = threading.Lock()
 
 
 def _reset_lock_in_child() -> None:  # pragma: no cover - runs in forked children
@@ -154,13 +162,34 @@ def _reset_lock_in_child() -> None:  # pragma: no cover - runs in forked childre
     _launch_lock = threading.Lock()
 
 
+if BACKEND == "numba":
+    # numba's typeof() of every ndarray argument reads ``np.ma.MaskedArray``; numpy imports
+    # ``numpy.ma`` lazily on that first read (numpy's module ``__getattr__``), holding CPython's
+    # per-module import locks of numpy.ma, numpy.ma.core and numpy.ma.extras while it runs. A child
+    # forked while another thread made the process's first kernel call inherited those locks held by
+    # a thread it does not have, and its own first kernel call waited for them forever. Importing it
+    # here, once, in the thread that imports fastinit, means no kernel call ever imports it.
+    import numpy.ma  # noqa: F401
+
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_lock_in_child)
     if BACKEND == "numba":
         from numba.core.compiler_lock import global_compiler_lock as _compiler_lock
 
-        os.register_at_fork(before=_compiler_lock.acquire, after_in_parent=_compiler_lock.release,
-                            after_in_child=_compiler_lock.release)
+        # fork() waits until no other thread is compiling or loading a kernel (numba's compiler
+        # lock) nor starting numba's thread pool (``_pool_start_lock``), so the child inherits
+        # neither held, nor any import lock those regions hold while they import. The order,
+        # compiler lock first, is numba's own (it starts the pool while compiling parallel code,
+        # never compiles while starting it), so this cannot deadlock the parent.
+        def _before_fork() -> None:
+            _compiler_lock.acquire()
+            _pool_start_lock.acquire()
+
+        def _after_fork() -> None:
+            _pool_start_lock.release()
+            _compiler_lock.release()
+
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
 def num_threads() -> int:
@@ -174,7 +203,14 @@ def num_threads() -> int:
 
     direct = getattr(parallel, "_get_num_threads", None) if getattr(parallel, "_is_initialized", False) else None
     n = int(direct()) if callable(direct) else 0
-    return n if n > 0 else int(numba.get_num_threads())
+    if n > 0:
+        return n
+    # The first call starts numba's thread pool: numba imports multiprocessing (and its
+    # synchronize module) and the threading layer under its own init locks. Doing that under
+    # _pool_start_lock, which fork() waits for, keeps a child forked meanwhile from inheriting
+    # those locks (and import locks) held by this thread, on which its own first fill would hang.
+    with _pool_start_lock:
+        return int(numba.get_num_threads())
 
 
 def launch(parallel_kernel: Callable, serial_kernel: Callable, size: int, *args: Any) -> None:
