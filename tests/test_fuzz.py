@@ -40,11 +40,9 @@ EXAMPLES = int(os.environ.get("FASTINIT_FUZZ_EXAMPLES", "60"))
 #: A call taking longer is a hang (SIGALRM in Python code; a compiled loop that never returns
 #: is stopped by faulthandler after twice this, killing the run with every thread's traceback).
 CALL_SECONDS = 20
-#: bias_std values fuzzed in the diagnostics stay below this.  The mean-field fixed point does not
-#: yet stop for smooth activations at large bias_std (issue 13 defect 2(b), another branch;
-#: critical_weight_variance("sigmoid", bias_std=1.5e31) ran past 20 s here);
-#: raise it to 1e308 when that fix is merged.
-DIAG_BIAS_STD_MAX = 1e3
+#: bias_std values fuzzed in the diagnostics: any finite float (the mean-field fixed-point search is
+#: bounded, issue 13 defect 2(b)).
+DIAG_BIAS_STD_MAX = 1.7e308
 
 COUNTS: collections.Counter = collections.Counter()
 ERRORS: collections.Counter = collections.Counter()
@@ -533,6 +531,8 @@ def _run_one(name, kw, replaced):
             return
         if path is not None and replaced is None:
             return  # a hostile path element: child_seed's errors name the ids
+        if name == "critical_weight_variance" and msg.startswith("no edge of chaos for "):
+            return  # a documented result (gelu, silu: chi1 jumps over 1), whatever was replaced
         if replaced is not None:
             pattern = ALSO.get(replaced, rf"\b{re.escape(replaced)}\b")
             assert re.search(pattern, msg), f"{name}: error does not name {replaced}: {msg!r}"
