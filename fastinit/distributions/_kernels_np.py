@@ -106,6 +106,13 @@ def truncated_tail(dist, g, k0, k1, stream, prm, single):
 
 
 def fill(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm) -> None:
-    """Fill the flat array ``out`` segment by segment (see the compiled twin)."""
+    """Fill the flat array ``out`` segment by segment (see the compiled twin).
+
+    The segments are computed into a private copy, then written to ``out`` in one NumPy
+    assignment: Python checks for Ctrl-C between the segments, and this way an interrupt leaves
+    ``out`` untouched or complete, as the compiled kernel (one uninterruptible call) does.
+    """
+    work = out.copy()
     for g0, o, n in zip(seg_g.tolist(), seg_o.tolist(), seg_n.tolist()):
-        _segment(dist, out, g0, o, n, k0, k1, stream, prm)
+        _segment(dist, work, g0, o, n, k0, k1, stream, prm)
+    out[...] = work
