@@ -7,8 +7,8 @@ trained with the same SGD budget as ``trainability.py``.  He et al. (2015, Fig. 
 30-layer ReLU network initialized with Xavier does not learn while He does; the table says what
 happens here.
 
-    python examples/init_table.py --out /tmp/trainability            # seeds 0, 1, 2
-    python examples/init_table.py --quick --out /tmp/trainability    # ReLU Xavier and He, seed 0
+    python examples/init_table.py --out results/trainability            # seeds 0, 1, 2
+    python examples/init_table.py --quick --out results/trainability    # ReLU Xavier and He, seed 0
 
 Needs ``pip install fastinit[examples]``.  Writes ``init_table.md`` and ``init_table.json``.
 """

@@ -15,8 +15,8 @@ streams ``propagate`` uses, so the network trained is the network diagnosed.  Th
 ``propagate`` applies tanh after the last layer too, the trained network reads its 10 logits
 from the last linear layer.
 
-    python examples/trainability.py --out /tmp/trainability          # the full grid
-    python examples/trainability.py --quick --out /tmp/trainability  # a 3 x 2 grid (seconds)
+    python examples/trainability.py --out results/trainability          # the full grid
+    python examples/trainability.py --quick --out results/trainability  # a 3 x 2 grid (seconds)
 
 Needs ``pip install fastinit[examples]`` (scikit-learn, torch, matplotlib).
 ``examples/init_table.py`` reuses :func:`load_data`, :func:`train` and :func:`diagnose`.

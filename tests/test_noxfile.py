@@ -58,9 +58,9 @@ def test_pyenv_root_from_the_pyenv_command(noxfile, tmp_path):
 
 
 def test_found_pythons_go_ahead_of_the_shims(noxfile):
-    path = os.pathsep.join(["/root/.pyenv/shims", "/a/bin", "/usr/bin"])
+    path = os.pathsep.join(["/u/.pyenv/shims", "/a/bin", "/usr/bin"])
     out = noxfile.path_with_pythons([Path("/a/bin"), Path("/p/3.12/bin")], path).split(os.pathsep)
-    assert out == ["/a/bin", "/p/3.12/bin", "/root/.pyenv/shims", "/usr/bin"]
+    assert out == ["/a/bin", "/p/3.12/bin", "/u/.pyenv/shims", "/usr/bin"]
 
 
 @pytest.mark.parametrize(("argv", "named"), [
