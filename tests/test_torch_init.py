@@ -440,3 +440,15 @@ def test_cuda_tensors_are_filled_on_the_host_and_copied(dtype):
         assert t.is_cuda
         want = torch.from_numpy(expected(r)).to(dtype)
         assert torch.equal(t.cpu(), want), r.id
+
+
+@pytest.mark.parametrize(("fn", "kwargs", "name"), [
+    ("normal_", {"mean": 10**400}, "mean"),
+    ("uniform_", {"b": 10**400}, "b"),
+    ("constant_", {"val": -(10**400)}, "val"),
+    ("xavier_normal_", {"gain": 10**400}, "gain"),
+])
+def test_ints_too_large_for_a_float_are_value_errors_naming_the_argument(fn, kwargs, name):
+    # the drop-ins read their real parameters with fastinit's own check (issue 13 defect 3)
+    with pytest.raises(ValueError, match=rf"^{name} must be finite"):
+        getattr(ft, fn)(torch.empty(4, 4), **kwargs, seed=0)

@@ -39,6 +39,7 @@ import torch
 
 import fastinit
 
+from .._validate import check_real
 from ._tensors import check_tensor, fill_
 
 Seed = int | np.random.SeedSequence | None
@@ -69,13 +70,6 @@ def _seed(seed: Seed, generator: torch.Generator | None) -> Seed:
         0, 2**32, (2,), generator=generator, dtype=torch.int64, device=generator.device
     ).tolist()
     return (hi << 32) | lo
-
-
-def _float(name: str, value: object) -> float:
-    """``value`` as a float (a real number, not a bool), else a TypeError naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
-    return float(value)
 
 
 def _ndim_error(tensor: torch.Tensor, allowed: str) -> ValueError:
@@ -183,7 +177,7 @@ def uniform_(
     """
     seed = _seed(seed, generator)
     check_tensor(tensor, "uniform_")
-    a, b = _float("a", a), _float("b", b)
+    a, b = check_real("a", a, finite=False), check_real("b", b, finite=False)
     if not (math.isfinite(a) and math.isfinite(b)):
         raise InitArgumentError(f"uniform_ needs finite bounds, got a={a!r}, b={b!r}")
     if a > b:
@@ -242,7 +236,7 @@ def normal_(
     """
     seed = _seed(seed, generator)
     check_tensor(tensor, "normal_")
-    mean, std = _float("mean", mean), _float("std", std)
+    mean, std = check_real("mean", mean, finite=False), check_real("std", std, finite=False)
     if std < 0:
         raise InitArgumentError(f"normal expects std >= 0.0, but found std {std!r}")
     if tensor.numel() == 0:
@@ -299,7 +293,8 @@ def trunc_normal_(
     """
     seed = _seed(seed, generator)
     check_tensor(tensor, "trunc_normal_")
-    mean, std, a, b = (_float(n, v) for n, v in (("mean", mean), ("std", std), ("a", a), ("b", b)))
+    mean, std, a, b = (check_real(n, v, finite=False)
+                       for n, v in (("mean", mean), ("std", std), ("a", a), ("b", b)))
     if a > b:
         raise InitArgumentError(
             f"trunc_normal_ expects a <= b, but found a={a!r} > b={b!r}"
@@ -340,7 +335,7 @@ def constant_(tensor: torch.Tensor, val: float, *, seed: Seed = None, stream: in
     tensor([0.5000, 0.5000])
     """
     if tensor.dtype.is_floating_point:
-        val = _float("val", val)
+        val = check_real("val", val, finite=False)
         if math.isfinite(val) and abs(val) > float(torch.finfo(tensor.dtype).max):
             raise InitArgumentError(
                 f"value cannot be converted to type {tensor.dtype} without overflow: val={val!r}"
@@ -465,7 +460,7 @@ def dirac_(tensor: torch.Tensor, groups: int = 1, *, seed: Seed = None, stream: 
 
 
 def _check_gain(name: str, gain: object) -> float:
-    gain = _float("gain", gain)
+    gain = check_real("gain", gain, finite=False)
     if gain < 0:
         raise InitArgumentError(f"{name} needs gain >= 0, got gain={gain!r}")
     return gain
@@ -719,7 +714,7 @@ def orthogonal_(
     if tensor.dim() < 2:
         raise _ndim_error(tensor, "2 or more")
     check_tensor(tensor, "orthogonal_")
-    gain = _float("gain", gain)
+    gain = check_real("gain", gain, finite=False)
     if tensor.numel() == 0:
         return tensor
     if gain == 0:
@@ -773,7 +768,7 @@ def sparse_(
     if tensor.dim() != 2:
         raise _ndim_error(tensor, "2")
     check_tensor(tensor, "sparse_")
-    std = _float("std", std)
+    std = check_real("std", std, finite=False)
     if std < 0:
         raise InitArgumentError(f"normal expects std >= 0.0, but found std {std!r}")
     if tensor.numel() == 0:
