@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import fastinit
+from tests.conftest import run_child
 
 WIDTHS = [64] + [128] * 8 + [10]
 
@@ -119,11 +120,4 @@ print("done")
 
 
 def test_large_max_iter_does_not_hang():
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, "-c", LSUV_HANG_SCRIPT], capture_output=True,
-                         text=True, timeout=60, env=env)
-    assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr[-2000:]
+    assert run_child(LSUV_HANG_SCRIPT, timeout=60).strip() == "done"

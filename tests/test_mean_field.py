@@ -14,6 +14,7 @@ import pytest
 
 import fastinit
 from fastinit.diagnostics.activations import ACTIVATIONS, dphi, phi
+from tests.conftest import run_child
 
 integrate = pytest.importorskip("scipy.integrate")
 optimize = pytest.importorskip("scipy.optimize")
@@ -378,14 +379,7 @@ print("done")
 def test_huge_bias_does_not_hang():
     # the fixed-point search looped for ever once q was inf (bias_std >= ~1e75): run it in a
     # child with a timeout, so a regression fails instead of hanging the suite
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, "-c", HUGE_BIAS_SCRIPT], capture_output=True,
-                         text=True, timeout=120, env=env)
-    assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr[-2000:]
+    assert run_child(HUGE_BIAS_SCRIPT, timeout=120).strip() == "done"
 
 
 @pytest.mark.parametrize("act", ["tanh", "gelu"])
