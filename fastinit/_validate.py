@@ -130,15 +130,10 @@ def allocate(shape: tuple[int, ...], dtype: np.dtype, value: float | None = None
     try:
         return np.empty(shape, dtype) if value is None else np.full(shape, value, dtype)
     except ValueError:
-        raise too_big(shape, dtype) from None
-
-
-def too_big(shape: tuple[int, ...], dtype: np.dtype) -> MemoryError:
-    """The error for an array of more than 2**63 - 1 bytes."""
-    return MemoryError(
-        f"a {np.dtype(dtype)} array of shape {shape} ({math.prod(shape)} elements) cannot be "
-        "allocated; compute part of it with region="
-    )
+        raise MemoryError(
+            f"a {np.dtype(dtype)} array of shape {shape} ({math.prod(shape)} elements) cannot be "
+            "allocated; compute part of it with region="
+        ) from None
 
 
 def check_out(out: object, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:

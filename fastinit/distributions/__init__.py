@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._jit import BACKEND
-from .._validate import check_dtype, check_out, check_real, check_region, check_shape, too_big
+from .._validate import allocate, check_dtype, check_out, check_real, check_region, check_shape
 from ..random._seed import check_stream, seed_to_key
 from . import _constants, _kernels_np
 from ._layout import segments, whole
@@ -39,10 +39,7 @@ def _run(dist, prm, shape, key, stream, dtype, region, out) -> np.ndarray:
     bounds = None if region is None else check_region(region, shape)
     region_shape = shape if bounds is None else tuple(stop - start for start, stop in bounds)
     if out is None:
-        try:
-            out = np.empty(region_shape, dtype=dtype)
-        except ValueError:  # numpy's "array is too big": more than 2**63 - 1 bytes
-            raise too_big(region_shape, dtype) from None
+        out = allocate(region_shape, dtype)  # MemoryError naming the shape past 2**63 - 1 bytes
     else:
         check_out(out, region_shape, dtype)
     if out.size:
