@@ -170,12 +170,12 @@ def reference(widths, activation="relu", init="he_normal", *, batch=1024, inputs
         HASH_STREAM,
         INPUT_STREAM,
         SATURATION_BOUNDS,
-        WEIGHT_GRAD_COLUMNS,
         _resolve_init,
         count_distinct,
         exact_sq_norm,
         hash_bounds,
         sample_columns,
+        weight_grad_columns,
         weight_grad_stats,
     )
 
@@ -227,11 +227,10 @@ def reference(widths, activation="relu", init="he_normal", *, batch=1024, inputs
         rows_x, rows_d = x.sum(axis=1, dtype=np.float64), d.sum(axis=1, dtype=np.float64)
         if exact_weight_grad:
             sq = exact_sq_norm(x, d)
-        elif x.shape[1] <= WEIGHT_GRAD_COLUMNS:
+        elif (k := weight_grad_columns(x.shape[1], depth, b, dtype.itemsize)) >= x.shape[1]:
             sq = float(((x.T @ d).astype(np.float64) ** 2).sum())
         else:
-            idx, wts = sample_columns((x.astype(np.float64) ** 2).sum(axis=0),
-                                      WEIGHT_GRAD_COLUMNS, seed, i + 1)
+            idx, wts = sample_columns((x.astype(np.float64) ** 2).sum(axis=0), k, seed, i + 1)
             c = ((x[:, idx].T @ d).astype(np.float64) ** 2).sum(axis=1)
             sq = float((c * wts).sum()) if idx.size else 0.0
         out["grad_weight_var"][i] = weight_grad_stats(sq, 0.0, rows_x, rows_d, b,

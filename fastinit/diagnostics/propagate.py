@@ -28,7 +28,9 @@ a preallocated buffer, and one compiled pass (:mod:`._propagate_kernels`) adds t
 
 * linear, relu, leaky_relu: one packed bit per (sample, unit), ``z > 0`` (nothing for linear).
   Memory ``L·B·n/8`` bytes for the masks, ``L·B·k·itemsize`` for the weight-gradient samples
-  (``k = WEIGHT_GRAD_COLUMNS``), plus ``O(B·n + n²)`` of buffers that do not depend on depth.
+  (``k`` from :func:`weight_grad_columns`: 32 at width 1024, capped so that all layers' samples
+  take at most ``WEIGHT_GRAD_MEMORY`` = 64 MiB or ``L·B·32·itemsize``, whichever is larger),
+  plus ``O(B·n + n²)`` of buffers that do not depend on depth.
 * the smooth activations (elu, selu, gelu, silu, tanh, sigmoid, softplus), and every activation
   when ``exact_weight_grad=True``: checkpoints of ``a^l`` every ``k_c`` layers
   (``checkpoint_every``, default ``ceil(sqrt(L))``); the backward pass recomputes each segment's
@@ -79,8 +81,16 @@ GRAD_STREAM = 2_000_000
 SAMPLE_STREAM = 3_000_000
 #: Stream of the two symmetry-hash weight vectors (float64 normals, shape (2, B)).
 HASH_STREAM = 4_000_000
-#: Columns of a^{l-1} sampled per layer for the weight-gradient variance (see :func:`propagate`).
+#: The fewest columns of a^{l-1} drawn per layer for the weight-gradient variance (see
+#: :func:`propagate` and :func:`weight_grad_columns`).
 WEIGHT_GRAD_COLUMNS = 32
+#: Columns drawn times the layer's fan-in: k is about ``WEIGHT_GRAD_DRAWS / n_{l-1}``, so the
+#: estimate's relative error, about ``1.2 / sqrt(k·n_{l-1})`` at the median (measured), is the same
+#: at every width: ~0.7 % median, under 2 % at the 90th percentile.
+WEIGHT_GRAD_DRAWS = 1 << 15
+#: Bytes that the kept columns of all layers may take together before k is cut (to no fewer than
+#: WEIGHT_GRAD_COLUMNS): memory stays flat in depth.
+WEIGHT_GRAD_MEMORY = 64 << 20
 #: Two units are the same unit when their hashes agree to this fraction of the hashes' bound
 #: (:func:`hash_bounds`).  float32: units that are the same function in exact arithmetic
 #: (constant inits, widths 64-4096, every activation, depth 5) differ by up to 1e-7..1e-6 of
@@ -285,6 +295,29 @@ def sample_columns(colsq: np.ndarray, k: int, seed: int, layer: int) -> tuple:
     return idx, total / (k * colsq[idx])
 
 
+def weight_grad_columns(fan_in: int, depth: int, batch: int, itemsize: int) -> int:
+    """How many columns of ``a^{l-1}`` (``fan_in`` of them) layer l keeps for its weight gradient.
+
+    ``k = max(WEIGHT_GRAD_COLUMNS, ceil(WEIGHT_GRAD_DRAWS / fan_in))`` draws, cut to what
+    ``WEIGHT_GRAD_MEMORY`` allows for ``depth`` layers of ``batch·k`` values (never below
+    ``WEIGHT_GRAD_COLUMNS``).  Where keeping every column costs at most twice the k draws (and
+    fits the same memory), all are kept and the estimate is exact: the return value is then
+    ``fan_in``.  So 32 draws at width 1024, 64 at 512, every column up to width 256 (at depth 50,
+    batch 1024, float32).
+
+    Examples
+    --------
+    >>> [weight_grad_columns(n, 50, 1024, 4) for n in (64, 256, 512, 1024, 4096)]
+    [64, 256, 64, 32, 32]
+    >>> weight_grad_columns(256, 200, 1024, 4)  # 200 layers: the memory cap
+    81
+    """
+    target = max(WEIGHT_GRAD_COLUMNS, -(-WEIGHT_GRAD_DRAWS // fan_in))
+    cap = max(WEIGHT_GRAD_COLUMNS, WEIGHT_GRAD_MEMORY // (depth * batch * itemsize))
+    k = min(target, cap)
+    return fan_in if fan_in <= max(WEIGHT_GRAD_COLUMNS, min(2 * k, cap)) else k
+
+
 def sampled_sq_norm(xt: np.ndarray, wts: np.ndarray | None, d: np.ndarray) -> tuple[float, float]:
     """Hansen-Hurwitz estimate of ``||Xᵀd||_F²`` and its standard error.
 
@@ -423,19 +456,22 @@ def propagate(
     * ``grad_weight_var``: the variance of the ``n_l·n_{l-1}`` entries of ``G^l``.  Its mean,
       ``(X1)·(δ1)/(B·N)`` with ``X = a^{l-1}``, is exact.  The second moment needs
       ``S = ||Xᵀδ||_F² = Σ_i c_i`` with ``c_i = ||δᵀ x_i||²`` over the input units ``i``: by
-      default ``k = WEIGHT_GRAD_COLUMNS`` (32) columns ``x_i`` of ``X`` are drawn (with
+      default ``k`` columns ``x_i`` of ``X`` are drawn (with
       replacement, from stream ``3_000_000 + l``) with probability ``p_i = ||x_i||² / ||X||_F²``,
       known in the forward pass, and ``Ŝ = (1/k) Σ_t c_{i_t} / p_{i_t}`` (Hansen-Hurwitz), which
       is unbiased: ``E Ŝ = Σ_i p_i c_i / p_i = S``.  Its relative standard error is
       ``sqrt(Var_p(c_i/p_i) / k) / S = CV_p(r) / sqrt(k)``, where ``r_i = c_i / ||x_i||²`` is the
       Rayleigh quotient of ``δδᵀ`` at the direction of ``x_i``; for directions spread like random
       ones ``CV_p(r)² ≈ 2 / r_eff(δδᵀ)`` (effective rank ``tr(M)²/tr(M²)``), so about
-      ``sqrt(2 / (k·r_eff))``.  Measured against the exact value (relu, tanh, gelu with their
-      recommended inits, 10 layers, batch 256, seeds 0-2; ``benchmarks/weight_grad_error.py``):
-      median / 90th percentile / maximum 2.6 / 7.2 / 12 % at width 64, 2.2 / 5.7 / 11 % at 128,
-      1.5 / 3.5 / 8.6 % at 256, 1.1 / 2.5 / 5.1 % at 512, 0.7 / 1.7 / 3.3 % at 1024
-      (docs/diagnostics.md has the table), and
-      ``sqrt(2/k) = 25 %`` in the worst spread case, a rank-one δ.  Each run reports its own estimate of that
+      ``sqrt(2 / (k·r_eff))``, and ``sqrt(2/k)`` in the worst spread case, a rank-one δ.
+      Measured, the median error is about ``1.2 / sqrt(k·n_{l-1})``, so ``k`` grows as the width
+      shrinks (:func:`weight_grad_columns`: ``k·n_{l-1} ≈ 2**15``, at least 32; every column,
+      hence exact, up to width 256 at depth 50, batch 1024, float32; cut where the memory cap
+      binds).  Against the exact value (relu, tanh, gelu with their recommended inits, 10
+      layers, batch 256, seeds 0-2; ``benchmarks/weight_grad_error.py``): exact at widths 64,
+      128 and 256; median / 90th percentile / maximum 0.74 / 1.6 / 2.9 % at 512 (k = 64),
+      0.69 / 1.7 / 3.3 % at 1024 and 0.48 / 1.2 / 1.8 % at 2048 (k = 32); docs/diagnostics.md
+      has the table.  Each run reports its own estimate of that
       error, from the spread of the k terms, in ``grad_weight_var_rse``.  The cost is one
       ``(k, B) × (B, n_l)`` product per layer (``k / n_{l-1}`` of the layer's product) and
       ``B·k`` stored values per layer.  ``exact_weight_grad=True`` computes ``S`` exactly, by the
@@ -601,10 +637,11 @@ def propagate(
         """Keep what the backward pass needs of X = a^{layer-1} for the weight-gradient term."""
         if not backward or exact_weight_grad:
             return
-        if x.shape[1] <= WEIGHT_GRAD_COLUMNS:
+        k = weight_grad_columns(x.shape[1], depth, B, dtype.itemsize)
+        if k >= x.shape[1]:
             samples[layer] = (np.ascontiguousarray(x.T), None, rows)
             return
-        idx, wts = sample_columns(colsq, WEIGHT_GRAD_COLUMNS, seed, layer)
+        idx, wts = sample_columns(colsq, k, seed, layer)
         samples[layer] = (np.ascontiguousarray(x[:, idx].T), wts, rows)
 
     # an exploding network overflows to inf (and then NaN): reported by the verdict, not warned
