@@ -24,8 +24,10 @@ import contextlib
 import json
 import math
 import os
+import signal
 import sys
 import textwrap
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
@@ -594,8 +596,46 @@ def _show_warning(message: Warning | str, category: type[Warning], *args: Any, *
     print(f"fastinit: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def _ctrl_c_not_swallowed() -> Iterator[None]:
+    """Deliver a Ctrl-C again when a C library's callback into Python swallowed it.
+
+    A SIGINT that lands while llvmlite calls back into Python (numba loading a cached kernel)
+    raises KeyboardInterrupt inside a ctypes callback; ctypes cannot pass it on, reports it to
+    ``sys.unraisablehook`` ("Exception ignored ...") and the run carries on.  Here the hook sends
+    SIGINT again a moment later, from another thread, when the callback has returned; Python
+    then raises KeyboardInterrupt in the main thread, where ``main`` turns it into status 130.
+    """
+    previous = sys.unraisablehook
+    running = threading.Event()
+    running.set()
+
+    def again() -> None:
+        if running.is_set():  # not once the run is over
+            signal.raise_signal(signal.SIGINT)
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous(unraisable)
+            return
+        timer = threading.Timer(0.05, again)
+        timer.daemon = True
+        timer.start()
+
+    own = threading.current_thread() is threading.main_thread() and (
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    if own:
+        sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        running.clear()
+        if own:
+            sys.unraisablehook = previous
+
+
 def _run(argv: Sequence[str] | None) -> int:
-    with warnings.catch_warnings():  # a warning is one line too (the filters stay the user's)
+    with warnings.catch_warnings(), _ctrl_c_not_swallowed():  # a warning is one line too
         warnings.showwarning = _show_warning
         args = _build_parser().parse_args(argv)
         handler = {"diagnose": _diagnose, "compare": _compare, "recommend": _recommend}

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -142,3 +143,31 @@ def test_ctrl_c_during_a_run_exits_130():
         proc.kill()
     assert proc.returncode == 130
     assert err == "fastinit: interrupted\n" and out == ""
+
+
+@pytest.mark.skipif(not hasattr(signal, "raise_signal"), reason="needs signal.raise_signal")
+def test_ctrl_c_swallowed_by_a_c_callback_is_delivered_again(tmp_path):
+    # A Ctrl-C raised inside a ctypes callback (llvmlite's, while numba loads a cached kernel) is
+    # swallowed: "Exception ignored", and the run went on. The command must still stop, with 130.
+    script = tmp_path / "swallow.py"
+    script.write_text(textwrap.dedent("""
+        import ctypes, sys, time
+        from fastinit import cli
+
+        @ctypes.CFUNCTYPE(None)
+        def callback():  # what llvmlite's cache callback meets when Ctrl-C lands in it
+            raise KeyboardInterrupt
+
+        def slow_run(args):
+            callback()  # ctypes reports the KeyboardInterrupt as unraisable and returns
+            print("went on", file=sys.stderr, flush=True)
+            time.sleep(60)
+            return 0
+
+        cli._recommend = slow_run
+        sys.exit(cli.main(["recommend", "relu"]))
+    """))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=_env(), timeout=120)
+    assert proc.returncode == 130
+    assert proc.stderr == "went on\nfastinit: interrupted\n"
