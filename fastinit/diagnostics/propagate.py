@@ -349,6 +349,7 @@ class _Layers:
         self.colp = np.empty(self.nch * _kernels.N_FORWARD_PARTIALS * maxw)
         self.no_mask = np.empty((0, 0), dtype=np.uint8)
         self.no_bias = np.empty(0, dtype=dtype)
+        self.no_z = np.empty((0, 0), dtype=dtype)  # backward_layer's z where the mask replaces it
 
     def weights(self, layer: int, record: bool = False) -> np.ndarray:
         n_out, n_in = self.widths[layer], self.widths[layer - 1]
@@ -658,7 +659,7 @@ def propagate(
                 rows_d = np.empty(B)
                 for layer in range(depth, 0, -1):
                     n, n_in = widths[layer], widths[layer - 1]
-                    zl = lay.no_mask
+                    zl = lay.no_z
                     x_full = None
                     if not masked:
                         seg = ((layer - 1) // k_c) * k_c
