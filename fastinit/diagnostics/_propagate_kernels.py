@@ -2,9 +2,9 @@
 
 Each pass reads a layer's matrix product once and, in the same sweep, applies the activation (or
 its derivative) and accumulates every statistic.  Rows are cut into chunks of
-:data:`ROWS_PER_CHUNK`; each chunk owns one slab of the partial-sum array, so the parallel driver
-(``prange`` over chunks) and the serial driver compute the same partial sums in the same order,
-and the totals do not depend on the thread count.  Sums are float64 whatever the data's dtype;
+:data:`ROWS_PER_CHUNK`; each chunk owns one slab of the partial-sum array, so however the chunks
+are shared among threads (:func:`lanes`) the partial sums are the same, in the same order, and
+the totals do not depend on the thread count.  Sums are float64 whatever the data's dtype;
 within a chunk, rows are added four at a time (``p += (r0 + r1) + (r2 + r3)``), over column
 tiles of :data:`COLUMN_TILE` units so that the partials being updated stay in L1 cache.
 
@@ -29,9 +29,8 @@ k    partial sum over the chunk's rows
 Two families of activations, each with its own compiled passes, so that a run compiles only the
 family it uses: the piecewise-linear ones (linear, relu, leaky_relu: one comparison per entry,
 loops that vectorize) and the smooth ones (elu .. softplus: :func:`phi64` and :func:`dphi64`,
-which call libm).  A pass is a small driver (``prange`` over chunks, or a plain loop) around
-per-chunk functions that both drivers share and that numba compiles once.  Activation codes are
-indices into
+which call libm).  A pass is a small compiled loop over a range of chunks around per-chunk
+functions; threads share a pass by taking contiguous ranges.  Activation codes are indices into
 :data:`fastinit.diagnostics.activations.ACTIVATIONS`.  The NumPy twin with the same function
 names is :mod:`fastinit.diagnostics._propagate_np`.
 """
@@ -39,10 +38,14 @@ names is :mod:`fastinit.diagnostics._propagate_np`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
-from .._jit import jit, launch, prange
+from .._jit import PARALLEL_THRESHOLD, jit, num_threads
 from .activations import SELU_ALPHA, SELU_SCALE
 
 #: Rows per chunk: one chunk = one slab of partial sums; fixed, so results do not depend on threads.
@@ -140,6 +143,46 @@ def _row_sum(v):
     for u in range(m, n):
         s0 += np.float64(v[u])
     return (s0 + s1) + (s2 + s3)
+
+
+# ---- threads ----------------------------------------------------------------------------------
+class Lanes:
+    """Worker threads that share a pass's chunks with the calling thread, for one run.
+
+    numba's ``parallel=True`` costs seconds of compilation per kernel (the parfor passes) for a
+    loop over 32 chunks; plain Python threads running the serial kernel on contiguous ranges of
+    chunks (the kernels release the GIL) compute the same chunks, so the same bits, and compile
+    nothing more.  Use :func:`lanes`.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, count: int) -> None:
+        self.pool, self.count = pool, count
+
+
+@contextmanager
+def lanes() -> Iterator[Lanes | None]:
+    """Threads for the passes of one run: numba's thread count (``None`` when it is 1)."""
+    count = num_threads()
+    if count < 2:
+        yield None
+        return
+    with ThreadPoolExecutor(count - 1, thread_name_prefix="fastinit-propagate") as pool:
+        yield Lanes(pool, count)
+
+
+def _run(lanes: Lanes | None, kernel: Callable, chunks: int, size: int, *args: Any) -> None:
+    """Run ``kernel(*args, c0, c1)`` over chunks ``[0, chunks)``, split among the lanes."""
+    if lanes is None or size < PARALLEL_THRESHOLD or chunks < 2:
+        kernel(*args, 0, chunks)
+        return
+    parts = min(lanes.count, chunks)
+    bounds = [chunks * i // parts for i in range(parts + 1)]
+    futures = [lanes.pool.submit(kernel, *args, bounds[i], bounds[i + 1]) for i in range(1, parts)]
+    try:
+        kernel(*args, bounds[0], bounds[1])
+    finally:
+        for f in futures:
+            f.result()
 
 
 # ---- forward ----------------------------------------------------------------------------------
@@ -264,38 +307,22 @@ def _forward_stats(c, z, a, zlo, zhi, proj, mask, colp):
 
 
 @jit()
-def _forward_linear_serial(z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum):
-    for c in range((z.shape[0] + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK):
-        _forward_rows_linear(c, z, bias, a, act, slope, rowsum)
-        if colp.shape[0] > 0:
-            _forward_stats(c, z, a, zlo, zhi, proj, mask, colp)
-
-
-@jit(parallel=True)
-def _forward_linear_parallel(z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum):
-    for c in prange((z.shape[0] + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK):
+def _forward_linear(z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum, c0, c1):
+    for c in range(c0, c1):
         _forward_rows_linear(c, z, bias, a, act, slope, rowsum)
         if colp.shape[0] > 0:
             _forward_stats(c, z, a, zlo, zhi, proj, mask, colp)
 
 
 @jit()
-def _forward_smooth_serial(z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum):
-    for c in range((z.shape[0] + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK):
+def _forward_smooth(z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum, c0, c1):
+    for c in range(c0, c1):
         _forward_rows_smooth(c, z, bias, a, act, slope, rowsum)
         if colp.shape[0] > 0:
             _forward_stats(c, z, a, zlo, zhi, proj, mask, colp)
 
 
-@jit(parallel=True)
-def _forward_smooth_parallel(z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum):
-    for c in prange((z.shape[0] + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK):
-        _forward_rows_smooth(c, z, bias, a, act, slope, rowsum)
-        if colp.shape[0] > 0:
-            _forward_stats(c, z, a, zlo, zhi, proj, mask, colp)
-
-
-def forward_layer(z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum):
+def forward_layer(z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum, lanes=None):
     """Add ``bias`` to ``z`` in place, write ``a = phi(z)``, and fill the partials ``colp``.
 
     Parameters
@@ -319,22 +346,22 @@ def forward_layer(z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum):
         Receives the partial sums of the module table (with 0 chunks: no statistics).
     rowsum : ndarray (rows,), float64
         Receives the sum of each row of ``a``.
+    lanes : Lanes, optional
+        Threads that share the chunks (:func:`lanes`); ``None``: the calling thread alone.
     """
-    if act in PIECEWISE_LINEAR:
-        kernels = (_forward_linear_parallel, _forward_linear_serial)
-    else:
-        kernels = (_forward_smooth_parallel, _forward_smooth_serial)
-    launch(*kernels, z.size, z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum)
+    kernel = _forward_linear if act in PIECEWISE_LINEAR else _forward_smooth
+    _run(lanes, kernel, n_chunks(z.shape[0]), z.size,
+         z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum)
 
 
 _NO_MASK = np.empty((0, 0), dtype=np.uint8)
 
 
-def activate(z, a, act, slope):
+def activate(z, a, act, slope, lanes=None):
     """Write ``a = phi(z)`` (no statistics), exactly as :func:`forward_layer` computes it."""
     rows, width = z.shape
     forward_layer(z, np.empty(0, dtype=z.dtype), a, act, slope, 0.0, 0.0, np.zeros((2, rows)),
-                  _NO_MASK, np.zeros((0, N_FORWARD_PARTIALS, width)), np.empty(rows))
+                  _NO_MASK, np.zeros((0, N_FORWARD_PARTIALS, width)), np.empty(rows), lanes)
 
 
 # ---- backward ---------------------------------------------------------------------------------
@@ -419,34 +446,20 @@ def _backward_stats(c, t, colp):
 
 
 @jit()
-def _backward_linear_serial(t, mask, z, act, slope, colp, rowsum):
-    for c in range(colp.shape[0]):
-        _backward_rows_linear(c, t, mask, z, act, slope, rowsum)
-        _backward_stats(c, t, colp)
-
-
-@jit(parallel=True)
-def _backward_linear_parallel(t, mask, z, act, slope, colp, rowsum):
-    for c in prange(colp.shape[0]):
+def _backward_linear(t, mask, z, act, slope, colp, rowsum, c0, c1):
+    for c in range(c0, c1):
         _backward_rows_linear(c, t, mask, z, act, slope, rowsum)
         _backward_stats(c, t, colp)
 
 
 @jit()
-def _backward_smooth_serial(t, mask, z, act, slope, colp, rowsum):
-    for c in range(colp.shape[0]):
+def _backward_smooth(t, mask, z, act, slope, colp, rowsum, c0, c1):
+    for c in range(c0, c1):
         _backward_rows_smooth(c, t, mask, z, act, slope, rowsum)
         _backward_stats(c, t, colp)
 
 
-@jit(parallel=True)
-def _backward_smooth_parallel(t, mask, z, act, slope, colp, rowsum):
-    for c in prange(colp.shape[0]):
-        _backward_rows_smooth(c, t, mask, z, act, slope, rowsum)
-        _backward_stats(c, t, colp)
-
-
-def backward_layer(t, mask, z, act, slope, colp, rowsum):
+def backward_layer(t, mask, z, act, slope, colp, rowsum, lanes=None):
     """Turn ``t`` (the gradient w.r.t. a layer's activation) into delta = phi'(z) * t, in place.
 
     Parameters
@@ -465,9 +478,8 @@ def backward_layer(t, mask, z, act, slope, colp, rowsum):
         Receives per-chunk, per-unit sums of delta and delta**2.
     rowsum : ndarray (rows,), float64
         Receives the sum of each row of delta.
+    lanes : Lanes, optional
+        Threads that share the chunks (:func:`lanes`); ``None``: the calling thread alone.
     """
-    if act in PIECEWISE_LINEAR:
-        kernels = (_backward_linear_parallel, _backward_linear_serial)
-    else:
-        kernels = (_backward_smooth_parallel, _backward_smooth_serial)
-    launch(*kernels, t.size, t, mask, z, act, slope, colp, rowsum)
+    kernel = _backward_linear if act in PIECEWISE_LINEAR else _backward_smooth
+    _run(lanes, kernel, colp.shape[0], t.size, t, mask, z, act, slope, colp, rowsum)

@@ -609,7 +609,8 @@ def propagate(
         samples[layer] = (np.ascontiguousarray(x[:, idx].T), wts, rows)
 
     # an exploding network overflows to inf (and then NaN): reported by the verdict, not warned
-    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"), \
+            _kernels.lanes() as lanes:
         try:
             # ---- forward ----
             a_prev = x0
@@ -631,7 +632,7 @@ def propagate(
                 colp = lay.colp_view(_kernels.N_FORWARD_PARTIALS, n)
                 rows_prev = np.empty(B)
                 _kernels.forward_layer(z, lay.bias(layer), a, lay.code, slope, zlo, zhi, proj, mask,
-                                       colp, rows_prev)
+                                       colp, rows_prev, lanes)
                 tot = colp.sum(axis=0)
                 i = layer - 1
                 stats["pre_mean"][i], stats["pre_var"][i] = _moments(tot[0], tot[1], B * n)
@@ -674,17 +675,17 @@ def propagate(
                                     zm += b
                                 seg_z[m] = zm
                                 a_cur = _buffer(flat_a[m % 2], B, widths[m])
-                                _kernels.activate(zm, a_cur, lay.code, slope)
+                                _kernels.activate(zm, a_cur, lay.code, slope, lanes)
                         zl = seg_z[layer]
                         if exact_weight_grad:
                             if layer - 1 == seg:
                                 x_full = checkpoints[seg]
                             else:
                                 x_full = _buffer(flat_z, B, n_in)
-                                _kernels.activate(seg_z[layer - 1], x_full, lay.code, slope)
+                                _kernels.activate(seg_z[layer - 1], x_full, lay.code, slope, lanes)
                     colpb = lay.colp_view(_kernels.N_BACKWARD_PARTIALS, n)
                     mask = masks[layer] if masks[layer] is not None else lay.no_mask
-                    _kernels.backward_layer(t, mask, zl, lay.code, slope, colpb, rows_d)
+                    _kernels.backward_layer(t, mask, zl, lay.code, slope, colpb, rows_d, lanes)
                     tot = colpb.sum(axis=0)
                     grad_pre_var[layer - 1] = _moments(tot[0], tot[1], B * n)[1]
                     if exact_weight_grad:
