@@ -248,20 +248,25 @@ def count_distinct(h: np.ndarray, rtol: float, bound: np.ndarray | None = None) 
 
     def groups(v: np.ndarray, sv: np.ndarray, new: np.ndarray, atol: float) -> np.ndarray:
         """Group ids of the sorted values ``v``; ``new[i]`` forces a group to start at i."""
-        if np.isfinite(v).all() and np.isfinite(sv).all():
-            # the usual case, every unit its own group: then each unit's anchor is the one
-            # before it, and the loop below would start a group at every unit (same arithmetic)
-            apart = v[1:] - v[:-1] > rtol * np.maximum(sv[:-1], sv[1:]) + atol
-            if (new[1:] | apart).all():
-                return np.arange(v.size, dtype=np.int64)
-        ids = np.empty(v.size, dtype=np.int64)
-        g, anchor, s_anchor = -1, 0.0, 0.0
-        for i, (x, sx, start) in enumerate(zip(v.tolist(), sv.tolist(), new.tolist())):
-            if start or x - anchor > rtol * max(s_anchor, sx) + atol:
-                g += 1
-                anchor, s_anchor = x, sx
-            ids[i] = g
-        return ids
+        # A gap wider than the largest tolerance, rtol * max(sv) + atol, starts a group whatever
+        # the anchor (the anchor is no larger than the unit before); only the runs between such
+        # gaps need the unit-by-unit rule, and in a healthy layer most runs are one unit long.
+        with np.errstate(invalid="ignore"):  # NaN compares False: its run takes the loop
+            wide = v[1:] - v[:-1] > rtol * float(sv.max()) + atol
+        starts = np.flatnonzero(np.concatenate(([True], new[1:] | wide)))
+        ends = np.append(starts[1:], v.size)
+        local = np.zeros(v.size, dtype=np.int64)
+        count = np.ones(starts.size, dtype=np.int64)
+        for k in np.flatnonzero(ends - starts > 1).tolist():
+            lo, hi = int(starts[k]), int(ends[k])
+            g, anchor, s_anchor = -1, 0.0, 0.0
+            for i, (x, sx) in enumerate(zip(v[lo:hi].tolist(), sv[lo:hi].tolist())):
+                if i == 0 or x - anchor > rtol * max(s_anchor, sx) + atol:
+                    g += 1
+                    anchor, s_anchor = x, sx
+                local[lo + i] = g
+            count[k] = g + 1
+        return np.repeat(np.cumsum(count) - count, ends - starts) + local
 
     group = np.zeros(n, dtype=np.int64)
     for key, scale in zip(h, bound):
