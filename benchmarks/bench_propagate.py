@@ -6,12 +6,19 @@ Depth 50, width 1024, batch 1024, He normal + ReLU, forward and backward, float3
     pytest benchmarks/bench_propagate.py --benchmark-enable --benchmark-only -q
 
 * ``fastinit``: :func:`fastinit.propagate` (fused, weights regenerated in the backward pass).
+* ``fastinit_weights_kept``: the same with ``weight_budget`` large enough to keep every layer's
+  weights (one fill per layer instead of two; memory grows with depth).
 * ``matmuls_alone``: one forward ``a @ Wᵀ`` and one backward ``δ @ W`` product per layer on
   preallocated buffers -- the denominator of the 1.1x target.
 * ``numpy_twin``: :func:`fastinit.diagnostics._propagate_np.reference` (every layer held).
 * ``numpy_probe``: the way users do it today (``../shared/anchors/probe_prop.py``): NumPy holding
   every layer's weights and pre-activations.
 * ``torch_hooks``: ``nn.Sequential`` of Linear + ReLU, forward hooks, ``backward()``.
+
+On a shared machine the rounds of one test and the next see different loads; for the ratio,
+``python benchmarks/bench_propagate.py --rounds 7`` alternates the products alone and propagate
+round by round in one process and prints the median ratio, its range, the load average and the
+BLAS kernel (docs/performance.md, "Propagation").
 """
 
 from __future__ import annotations
@@ -42,7 +49,18 @@ def test_fastinit(benchmark):
     assert r.verdict == "healthy"
 
 
-def test_matmuls_alone(benchmark):
+#: Bytes that keep every layer's float32 weights.
+ALL_WEIGHTS = DEPTH * WIDTH * WIDTH * 4
+
+
+def test_fastinit_weights_kept(benchmark):
+    r = _pedantic(benchmark, lambda: fastinit.propagate(WIDTHS, "relu", "he_normal", batch=BATCH,
+                                                         progress=False, weight_budget=ALL_WEIGHTS))
+    assert r.verdict == "healthy"
+
+
+def _products():
+    """One forward ``a @ Wᵀ`` and one backward ``δ @ W`` product per layer, preallocated."""
     rng = np.random.default_rng(0)
     w = (rng.standard_normal((WIDTH, WIDTH)) / np.sqrt(WIDTH)).astype(np.float32)
     a = rng.standard_normal((BATCH, WIDTH)).astype(np.float32)
@@ -55,7 +73,11 @@ def test_matmuls_alone(benchmark):
             np.matmul(a, w.T, out=z)
             np.matmul(t, w, out=t2)
 
-    _pedantic(benchmark, products)
+    return products
+
+
+def test_matmuls_alone(benchmark):
+    _pedantic(benchmark, _products())
 
 
 def test_numpy_twin(benchmark):
@@ -112,3 +134,48 @@ def test_torch_hooks(benchmark):
         return stats, x.grad.var().item()
 
     _pedantic(benchmark, torch_prop)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Alternate the products alone and propagate, round by round; print the ratios."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args(argv)
+    try:
+        from threadpoolctl import threadpool_info
+
+        kernel = ",".join(str(i.get("architecture")) for i in threadpool_info()
+                          if i.get("user_api") == "blas")
+    except ImportError:
+        kernel = "unknown (no threadpoolctl)"
+    products = _products()
+    runs = {
+        "propagate": lambda: fastinit.propagate(WIDTHS, "relu", "he_normal", batch=BATCH,
+                                                progress=False),
+        "propagate, weights kept": lambda: fastinit.propagate(
+            WIDTHS, "relu", "he_normal", batch=BATCH, progress=False, weight_budget=ALL_WEIGHTS),
+    }
+    for fn in (products, *runs.values()):  # warm-up: compile, first touch of the buffers
+        fn()
+    load = os.getloadavg()[0]
+    times: dict[str, list[float]] = {"products": [], **{name: [] for name in runs}}
+    for _ in range(args.rounds):
+        for name, fn in (("products", products), *runs.items()):
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    print(f"depth {DEPTH}, width {WIDTH}, batch {BATCH}, float32, {THREADS} threads, "
+          f"BLAS kernel {kernel}, load average {load:.1f} -> {os.getloadavg()[0]:.1f}, "
+          f"{args.rounds} rounds")
+    base = np.array(times["products"])
+    for name in runs:
+        ratio = np.array(times[name]) / base
+        print(f"{name:24s} / products alone: median {np.median(ratio):.2f} "
+              f"(range {ratio.min():.2f}-{ratio.max():.2f})")
+
+
+if __name__ == "__main__":
+    main()
