@@ -598,37 +598,6 @@ def test_float32_derivative_is_float64_arithmetic_rounded_once():
     assert r.grad_pre_var[0] == pytest.approx(want, rel=1e-6)
 
 
-# ---- weight_budget --------------------------------------------------------------------------
-def _same_result(a, b):
-    for name in STATS + ("grad_weight_var", "grad_weight_var_rse", "distinct_units"):
-        assert np.asarray(getattr(a, name)).tobytes() == np.asarray(getattr(b, name)).tobytes(), name
-
-
-@pytest.mark.parametrize(("act", "budget", "fills"), [
-    ("relu", 2 * 8 * 8 * 4, [1, 2, 3, 4, 5, 4, 3]),  # layers 1 and 2 fit; 5 is still in the buffer
-    ("relu", 10**9, [1, 2, 3, 4, 5]),
-    ("tanh", 10**9, [1, 2, 3, 4, 5]),                # the recomputed segments reuse them too
-])
-def test_weight_budget_fills_kept_layers_once_same_bits(act, budget, fills):
-    calls = []
-
-    def counting(shape, seed, stream):
-        calls.append(stream)
-        return fastinit.he_normal(shape, seed=seed, stream=stream)
-
-    kept = run([8] * 6, act, counting, batch=8, seed=3, weight_budget=budget, checkpoint_every=2)
-    assert calls == fills
-    _same_result(kept, run([8] * 6, act, counting, batch=8, seed=3, checkpoint_every=2))
-    _same_result(run([48] * 5, act, batch=40, seed=2, weight_budget=10**9),
-                 run([48] * 5, act, batch=40, seed=2))
-
-
-@pytest.mark.parametrize("budget", [-1, 1.5, True, "1"])
-def test_weight_budget_rejects_what_is_not_a_byte_count(budget):
-    with pytest.raises(ValueError, match=r"weight_budget must be a non-negative int \(bytes\), got"):
-        run([8] * 3, weight_budget=budget)
-
-
 def _count_distinct_by_the_rule(h, rtol, bound):
     """count_distinct's docstring rule, unit by unit: anchored groups by hash 0, then hash 1."""
     n = h.shape[1]

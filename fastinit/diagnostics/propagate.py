@@ -24,8 +24,7 @@ How it runs (fused, memory flat in depth)
 Per layer: the initializer fills ``W^l`` into one reusable buffer, BLAS computes the product into
 a preallocated buffer, and one compiled pass (:mod:`._propagate_kernels`) adds the bias, applies
 φ and accumulates every statistic.  No layer's weights are kept: the backward pass refills
-``W^l`` from its stream (unless ``weight_budget`` bytes allow keeping some layers' weights).
-What the backward pass needs is kept as follows:
+``W^l`` from its stream.  What the backward pass needs is kept as follows:
 
 * linear, relu, leaky_relu: one packed bit per (sample, unit), ``z > 0`` (nothing for linear).
   Memory ``L·B·n/8`` bytes for the masks, ``L·B·k·itemsize`` for the weight-gradient samples
@@ -348,11 +347,9 @@ def _moments(s: np.ndarray, s2: np.ndarray, n: int) -> tuple[float, float]:
 class _Layers:
     """Buffers and per-layer operations of one propagate run."""
 
-    def __init__(self, widths, act, slope, fill, seed, dtype, bias_std, batch, budget=0):
+    def __init__(self, widths, act, slope, fill, seed, dtype, bias_std, batch):
         self.widths, self.act, self.slope, self.fill = widths, act, slope, fill
         self.seed, self.dtype, self.bias_std, self.batch = seed, dtype, bias_std, batch
-        self.budget = budget  # bytes left for weights kept until the backward pass
-        self.kept: dict[int, np.ndarray] = {}
         self.code = ACTIVATIONS.index(act)
         maxw = max(widths)
         self.wflat = np.empty(max(widths[i] * widths[i + 1] for i in range(len(widths) - 1)),
@@ -367,16 +364,6 @@ class _Layers:
 
     def weights(self, layer: int, record: bool = False) -> np.ndarray:
         n_out, n_in = self.widths[layer], self.widths[layer - 1]
-        if layer in self.kept:
-            return self.kept[layer]
-        nbytes = n_out * n_in * self.dtype.itemsize
-        if nbytes <= self.budget:  # filled once, kept for the backward pass
-            self.budget -= nbytes
-            w = self.kept[layer] = np.empty((n_out, n_in), dtype=self.dtype)
-            self.fill(layer, w)
-            if record:
-                self.weight_vars.append(float(np.var(w, dtype=np.float64)))
-            return w
         w = self.wflat[: n_out * n_in].reshape(n_out, n_in)
         if self.w_layer != layer:
             self.fill(layer, w)
@@ -417,7 +404,6 @@ def propagate(
     exact_weight_grad: bool = False,
     negative_slope: float = 0.01,
     checkpoint_every: int | None = None,
-    weight_budget: int = 0,
     **init_kwargs: Any,
 ) -> PropagationResult:
     r"""Measure how signals and gradients propagate through a deep random MLP, layer by layer.
@@ -501,10 +487,6 @@ def propagate(
         Slope of leaky_relu for negative inputs.
     checkpoint_every : int, optional
         Checkpoint spacing for the recomputing backward pass (default ``ceil(sqrt(L))``).
-    weight_budget : int
-        Bytes of memory for keeping layers' weights (``n_l·n_{l-1}·itemsize`` each) from the
-        forward pass to the backward pass, from layer 1 on while they fit: a kept layer is filled
-        once instead of twice.  Default 0: every layer is refilled, memory flat in depth.
     **init_kwargs
         Passed to the initializer.
 
@@ -518,8 +500,7 @@ def propagate(
     ------
     ValueError
         Fewer than 2 widths or a non-positive one, inputs of the wrong shape or not finite, an
-        unknown activation or init, ``batch < 2`` with ``backward=True``, a negative ``bias_std``
-        or ``weight_budget``.
+        unknown activation or init, ``batch < 2`` with ``backward=True``, a negative ``bias_std``.
     TypeError
         A dtype other than float32 or float64, arguments of the wrong type.
     ImportError
@@ -564,8 +545,6 @@ def propagate(
         k_c = int(checkpoint_every)
     else:
         raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
-    if not is_int(weight_budget) or weight_budget < 0:
-        raise ValueError(f"weight_budget must be a non-negative int (bytes), got {weight_budget!r}")
     if seed is None:
         seed = fresh_seed()
     seed_to_key(seed)
@@ -603,8 +582,7 @@ def propagate(
     fill, label, is_callable = _resolve_init(init, init_kwargs, seed, dtype)
 
     masked = act in RELU_FAMILY + ("linear",) and not exact_weight_grad
-    lay = _Layers(widths, act, slope, fill, seed, dtype, bias_std, batch,
-                  int(weight_budget) if backward else 0)
+    lay = _Layers(widths, act, slope, fill, seed, dtype, bias_std, batch)
     maxw = max(widths)
     B = batch
     flat_a = [np.empty(B * maxw, dtype=dtype) for _ in range(2)]
@@ -736,7 +714,6 @@ def propagate(
                         t_next = _buffer(flat_t[(depth - layer + 1) % 2], B, n_in)
                         np.matmul(t, lay.weights(layer), out=t_next)
                         t = t_next
-                    lay.kept.pop(layer, None)
                     if not masked:
                         seg_z.pop(layer, None)
                         if layer - 1 == ((layer - 1) // k_c) * k_c:
