@@ -153,10 +153,11 @@ def main(argv: list[str] | None = None) -> None:
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
+    base = np.array(times["products"])
     print(f"depth {DEPTH}, width {WIDTH}, batch {BATCH}, float32, {THREADS} threads, "
           f"BLAS kernel {kernel}, load average {load:.1f} -> {os.getloadavg()[0]:.1f}, "
-          f"{args.rounds} rounds")
-    base = np.array(times["products"])
+          f"{args.rounds} rounds; products alone: median {1e3 * np.median(base):.0f} ms, "
+          f"fastest {1e3 * base.min():.0f} ms")
     for name in runs:
         ratio = np.array(times[name]) / base
         # each side's fastest round is the one least disturbed by other jobs
