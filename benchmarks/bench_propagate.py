@@ -12,6 +12,11 @@ Depth 50, width 1024, batch 1024, He normal + ReLU, forward and backward, float3
 * ``numpy_probe``: the way users do it today (``../shared/anchors/probe_prop.py``): NumPy holding
   every layer's weights and pre-activations.
 * ``torch_hooks``: ``nn.Sequential`` of Linear + ReLU, forward hooks, ``backward()``.
+
+On a shared machine the rounds of one test and the next see different loads; for the ratio,
+``python benchmarks/bench_propagate.py --rounds 7`` alternates the products alone and propagate
+round by round in one process and prints the median ratio, its range, the load average and the
+BLAS kernel (docs/performance.md, "Propagation").
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ def test_fastinit(benchmark):
     assert r.verdict == "healthy"
 
 
-def test_matmuls_alone(benchmark):
+def _products():
+    """One forward ``a @ Wᵀ`` and one backward ``δ @ W`` product per layer, preallocated."""
     rng = np.random.default_rng(0)
     w = (rng.standard_normal((WIDTH, WIDTH)) / np.sqrt(WIDTH)).astype(np.float32)
     a = rng.standard_normal((BATCH, WIDTH)).astype(np.float32)
@@ -55,7 +61,11 @@ def test_matmuls_alone(benchmark):
             np.matmul(a, w.T, out=z)
             np.matmul(t, w, out=t2)
 
-    _pedantic(benchmark, products)
+    return products
+
+
+def test_matmuls_alone(benchmark):
+    _pedantic(benchmark, _products())
 
 
 def test_numpy_twin(benchmark):
@@ -112,3 +122,49 @@ def test_torch_hooks(benchmark):
         return stats, x.grad.var().item()
 
     _pedantic(benchmark, torch_prop)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Alternate the products alone and propagate, round by round; print the ratios."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args(argv)
+    try:
+        from threadpoolctl import threadpool_info
+
+        kernel = ",".join(str(i.get("architecture")) for i in threadpool_info()
+                          if i.get("user_api") == "blas")
+    except ImportError:
+        kernel = "unknown (no threadpoolctl)"
+    products = _products()
+    runs = {
+        "propagate": lambda: fastinit.propagate(WIDTHS, "relu", "he_normal", batch=BATCH,
+                                                progress=False),
+    }
+    for fn in (products, *runs.values()):  # warm-up: compile, first touch of the buffers
+        fn()
+    load = os.getloadavg()[0]
+    times: dict[str, list[float]] = {"products": [], **{name: [] for name in runs}}
+    for _ in range(args.rounds):
+        for name, fn in (("products", products), *runs.items()):
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    base = np.array(times["products"])
+    print(f"depth {DEPTH}, width {WIDTH}, batch {BATCH}, float32, {THREADS} threads, "
+          f"BLAS kernel {kernel}, load average {load:.1f} -> {os.getloadavg()[0]:.1f}, "
+          f"{args.rounds} rounds; products alone: median {1e3 * np.median(base):.0f} ms, "
+          f"fastest {1e3 * base.min():.0f} ms")
+    for name in runs:
+        ratio = np.array(times[name]) / base
+        # each side's fastest round is the one least disturbed by other jobs
+        print(f"{name} / products alone: median {np.median(ratio):.2f} "
+              f"(range {ratio.min():.2f}-{ratio.max():.2f}), fastest rounds "
+              f"{min(times[name]) / base.min():.2f}")
+
+
+if __name__ == "__main__":
+    main()

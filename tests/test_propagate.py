@@ -634,3 +634,34 @@ def test_float32_derivative_is_float64_arithmetic_rounded_once():
     want = (slope * g.astype(np.float64)).astype(np.float32).astype(np.float64).var()
     assert r.grad_pre_var[0] > 0
     assert r.grad_pre_var[0] == pytest.approx(want, rel=1e-6)
+
+
+def _count_distinct_by_the_rule(h, rtol, bound):
+    """count_distinct's docstring rule, unit by unit: anchored groups by hash 0, then hash 1."""
+    n = h.shape[1]
+    group = np.zeros(n, dtype=np.int64)
+    for key, scale in zip(h, bound):
+        atol = 1e-6 * rtol * float(scale.max())
+        order = np.lexsort((key, group))
+        new_group = np.empty(n, dtype=np.int64)
+        g, anchor, s_anchor, prev = -1, 0.0, 0.0, None
+        for i in order:
+            if group[i] != prev or key[i] - anchor > rtol * max(s_anchor, scale[i]) + atol:
+                g, anchor, s_anchor, prev = g + 1, key[i], scale[i], group[i]
+            new_group[i] = g
+        group = new_group
+    return int(group.max() + 1)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_count_distinct_follows_its_rule(seed):
+    # clusters of near-equal units (the grouping loop) and all-distinct layers (its shortcut)
+    rng = np.random.default_rng(seed)
+    n = 300
+    spread = [1e-3, 1e-6, 0.0][seed % 3]
+    h = np.repeat(rng.standard_normal((2, n // 3)), 3, axis=1) + spread * rng.standard_normal((2, n))
+    bound = np.abs(rng.standard_normal((2, n))) + 1.0
+    if seed % 4 == 3:
+        h[:, :5] = np.nan
+    for rtol in (1e-2, 1e-5, 1e-9):
+        assert P.count_distinct(h, rtol, bound) == _count_distinct_by_the_rule(h, rtol, bound)

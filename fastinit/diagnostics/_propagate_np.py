@@ -13,6 +13,8 @@ every activation, then computes each statistic directly from the full arrays.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -102,7 +104,13 @@ def _apply(z, act, slope):
     return phi64(act, z, slope).astype(z.dtype)
 
 
-def forward_layer(z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum):
+@contextmanager
+def lanes() -> Iterator[None]:
+    """Twin of :func:`fastinit.diagnostics._propagate_kernels.lanes`: no threads."""
+    yield None
+
+
+def forward_layer(z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum, lanes=None):
     """Twin of :func:`fastinit.diagnostics._propagate_kernels.forward_layer`."""
     rows, width = z.shape
     if bias.shape[0] == width:
@@ -126,7 +134,7 @@ def forward_layer(z, bias, a, act, slope, zlo, zhi, proj, mask, colp, rowsum):
         mask[...] = np.packbits(z > 0, axis=1)
 
 
-def backward_layer(t, mask, z, act, slope, colp, rowsum):
+def backward_layer(t, mask, z, act, slope, colp, rowsum, lanes=None):
     """Twin of :func:`fastinit.diagnostics._propagate_kernels.backward_layer`."""
     rows, width = t.shape
     if mask.shape[0] == rows:
@@ -145,7 +153,7 @@ def backward_layer(t, mask, z, act, slope, colp, rowsum):
         colp[c, 1] = (x * x).sum(axis=0)
 
 
-def activate(z, a, act, slope):
+def activate(z, a, act, slope, lanes=None):
     """Twin of :func:`fastinit.diagnostics._propagate_kernels.activate`."""
     a[...] = phi64(act, z, slope).astype(a.dtype)
 

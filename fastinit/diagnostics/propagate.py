@@ -257,14 +257,25 @@ def count_distinct(h: np.ndarray, rtol: float, bound: np.ndarray | None = None) 
 
     def groups(v: np.ndarray, sv: np.ndarray, new: np.ndarray, atol: float) -> np.ndarray:
         """Group ids of the sorted values ``v``; ``new[i]`` forces a group to start at i."""
-        ids = np.empty(v.size, dtype=np.int64)
-        g, anchor, s_anchor = -1, 0.0, 0.0
-        for i, (x, sx, start) in enumerate(zip(v.tolist(), sv.tolist(), new.tolist())):
-            if start or x - anchor > rtol * max(s_anchor, sx) + atol:
-                g += 1
-                anchor, s_anchor = x, sx
-            ids[i] = g
-        return ids
+        # A gap wider than the largest tolerance, rtol * max(sv) + atol, starts a group whatever
+        # the anchor (the anchor is no larger than the unit before); only the runs between such
+        # gaps need the unit-by-unit rule, and in a healthy layer most runs are one unit long.
+        with np.errstate(invalid="ignore"):  # NaN compares False: its run takes the loop
+            wide = v[1:] - v[:-1] > rtol * float(sv.max()) + atol
+        starts = np.flatnonzero(np.concatenate(([True], new[1:] | wide)))
+        ends = np.append(starts[1:], v.size)
+        local = np.zeros(v.size, dtype=np.int64)
+        count = np.ones(starts.size, dtype=np.int64)
+        for k in np.flatnonzero(ends - starts > 1).tolist():
+            lo, hi = int(starts[k]), int(ends[k])
+            g, anchor, s_anchor = -1, 0.0, 0.0
+            for i, (x, sx) in enumerate(zip(v[lo:hi].tolist(), sv[lo:hi].tolist())):
+                if i == 0 or x - anchor > rtol * max(s_anchor, sx) + atol:
+                    g += 1
+                    anchor, s_anchor = x, sx
+                local[lo + i] = g
+            count[k] = g + 1
+        return np.repeat(np.cumsum(count) - count, ends - starts) + local
 
     group = np.zeros(n, dtype=np.int64)
     for key, scale in zip(h, bound):
@@ -382,6 +393,7 @@ class _Layers:
         self.colp = np.empty(self.nch * _kernels.N_FORWARD_PARTIALS * maxw)
         self.no_mask = np.empty((0, 0), dtype=np.uint8)
         self.no_bias = np.empty(0, dtype=dtype)
+        self.no_z = np.empty((0, 0), dtype=dtype)  # backward_layer's z where the mask replaces it
 
     def weights(self, layer: int, record: bool = False) -> np.ndarray:
         n_out, n_in = self.widths[layer], self.widths[layer - 1]
@@ -645,7 +657,8 @@ def propagate(
         samples[layer] = (np.ascontiguousarray(x[:, idx].T), wts, rows)
 
     # an exploding network overflows to inf (and then NaN): reported by the verdict, not warned
-    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"), \
+            _kernels.lanes() as lanes:
         try:
             # ---- forward ----
             a_prev = x0
@@ -667,7 +680,7 @@ def propagate(
                 colp = lay.colp_view(_kernels.N_FORWARD_PARTIALS, n)
                 rows_prev = np.empty(B)
                 _kernels.forward_layer(z, lay.bias(layer), a, lay.code, slope, zlo, zhi, proj, mask,
-                                       colp, rows_prev)
+                                       colp, rows_prev, lanes)
                 tot = colp.sum(axis=0)
                 i = layer - 1
                 stats["pre_mean"][i], stats["pre_var"][i] = _moments(tot[0], tot[1], B * n)
@@ -695,7 +708,7 @@ def propagate(
                 rows_d = np.empty(B)
                 for layer in range(depth, 0, -1):
                     n, n_in = widths[layer], widths[layer - 1]
-                    zl = lay.no_mask
+                    zl = lay.no_z
                     x_full = None
                     if not masked:
                         seg = ((layer - 1) // k_c) * k_c
@@ -710,17 +723,17 @@ def propagate(
                                     zm += b
                                 seg_z[m] = zm
                                 a_cur = _buffer(flat_a[m % 2], B, widths[m])
-                                _kernels.activate(zm, a_cur, lay.code, slope)
+                                _kernels.activate(zm, a_cur, lay.code, slope, lanes)
                         zl = seg_z[layer]
                         if exact_weight_grad:
                             if layer - 1 == seg:
                                 x_full = checkpoints[seg]
                             else:
                                 x_full = _buffer(flat_z, B, n_in)
-                                _kernels.activate(seg_z[layer - 1], x_full, lay.code, slope)
+                                _kernels.activate(seg_z[layer - 1], x_full, lay.code, slope, lanes)
                     colpb = lay.colp_view(_kernels.N_BACKWARD_PARTIALS, n)
                     mask = masks[layer] if masks[layer] is not None else lay.no_mask
-                    _kernels.backward_layer(t, mask, zl, lay.code, slope, colpb, rows_d)
+                    _kernels.backward_layer(t, mask, zl, lay.code, slope, colpb, rows_d, lanes)
                     tot = colpb.sum(axis=0)
                     grad_pre_var[layer - 1] = _moments(tot[0], tot[1], B * n)[1]
                     if exact_weight_grad:
