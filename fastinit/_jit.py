@@ -17,8 +17,12 @@ fastinit therefore:
 2. lets only one Python thread at a time run a parallel kernel: :func:`launch` takes a process-wide
    lock *without waiting*; a thread that finds it taken runs the serial twin of the kernel instead.
    Since every fill is thread-count independent, the bits are the same either way, and nobody blocks.
+   The fills have no parallel twin at all: :func:`launch_parts` runs one serial, GIL-free kernel
+   on several Python threads at once, each over its own segments, under the same lock (numba's
+   ``parallel=True`` compilation of a kernel costs several times its serial one: see issue 12);
 3. re-creates that lock in a forked child (``os.register_at_fork``), so a child forked while
-   another thread held it is not stuck on it;
+   another thread held it is not stuck on it, and forgets :func:`launch_parts`' worker threads,
+   which the child does not have;
 4. holds numba's compiler lock across ``fork()``: a fork waits until no other thread is compiling
    (or loading from the cache) a kernel. Without this, a child forked while another thread compiled
    inherits the lock held by a thread it does not have, and its first kernel call hangs forever;
@@ -157,9 +161,15 @@ _launch_lock = threading.Lock()
 _pool_start_lock = threading.Lock()
 
 
+#: The worker threads of :func:`launch_parts` (started on the first large fill; none in a child
+#: forked since, whose copy of this pool has no threads).
+_workers: Any = None
+
+
 def _reset_lock_in_child() -> None:  # pragma: no cover - runs in forked children
-    global _launch_lock
+    global _launch_lock, _workers
     _launch_lock = threading.Lock()
+    _workers = None
 
 
 if BACKEND == "numba":
@@ -227,3 +237,68 @@ def launch(parallel_kernel: Callable, serial_kernel: Callable, size: int, *args:
             lock.release()
     else:
         serial_kernel(*args)
+
+
+def _parts(seg_n: Any, k: int) -> list[tuple[int, int]]:
+    """Cut the segments into at most ``k`` contiguous runs of about equal element counts."""
+    import numpy as np
+
+    ends = np.cumsum(seg_n)
+    cuts = np.searchsorted(ends, ends[-1] * np.arange(1, k) / k, side="right").tolist()
+    bounds = [0, *cuts, len(seg_n)]
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def _wait_all(futures: list) -> None:
+    """Wait until every future is done, even through Ctrl-C (re-raised after), then raise the
+    first worker's exception, if any: a fill returns only when no thread writes ``out`` any more.
+    """
+    from concurrent.futures import wait
+
+    interrupt: BaseException | None = None
+    while True:
+        try:
+            wait(futures)
+            break
+        except BaseException as e:  # noqa: BLE001 - KeyboardInterrupt: the workers write on
+            interrupt = e
+    for f in futures:
+        f.result()
+    if interrupt is not None:
+        raise interrupt
+
+
+def launch_parts(kernel: Callable, size: int, out: Any, seg_g: Any, seg_o: Any, seg_n: Any,
+                 *args: Any) -> None:
+    """Run ``kernel(out, seg_g, seg_o, seg_n, *args)``, a serial ``nogil`` kernel over segments.
+
+    Fills of :data:`PARALLEL_THRESHOLD` elements or more, with more than one segment, split the
+    segments into :func:`num_threads` contiguous runs of about equal size: this thread runs the
+    first, worker threads the others, each calling the same kernel (the GIL is released inside
+    it).  One kernel thus serves both cases, and no ``parallel=True`` variant is compiled.  As with
+    :func:`launch`, only one Python thread at a time splits its fill; another that comes meanwhile
+    runs its kernel alone.  Every part writes disjoint elements, so the bits do not depend on the
+    split, and the call returns only when all parts are done (Ctrl-C included).
+    """
+    global _workers
+    lock = _launch_lock
+    if (size < PARALLEL_THRESHOLD or len(seg_n) < 2 or num_threads() < 2
+            or not lock.acquire(blocking=False)):
+        kernel(out, seg_g, seg_o, seg_n, *args)
+        return
+    try:
+        parts = _parts(seg_n, num_threads())
+        if _workers is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _workers = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
+                                          thread_name_prefix="fastinit-fill")
+        futures = [_workers.submit(kernel, out, seg_g[a:b], seg_o[a:b], seg_n[a:b], *args)
+                   for a, b in parts[1:]]
+        try:
+            a, b = parts[0]
+            kernel(out, seg_g[a:b], seg_o[a:b], seg_n[a:b], *args)
+        finally:
+            _wait_all(futures)
+    finally:
+        lock.release()
