@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit, launch_parts
+from .._jit import PARALLEL_THRESHOLD, jit, launch_parts
 from ..random._philox import MASK32, SHIFT32, philox4x32_10
 from . import _constants as C
 from ._transforms import (
@@ -577,4 +577,8 @@ KERNELS = {
 def fill(dist: int, out: np.ndarray, seg_g, seg_o, seg_n, k0: int, k1: int, stream: int,
          prm: np.ndarray) -> None:
     """Fill the flat array ``out`` segment by segment (see the module docstring)."""
-    launch_parts(KERNELS[out.dtype.char][dist], out.size, out, seg_g, seg_o, seg_n, k0, k1, stream, prm)
+    kernel = KERNELS[out.dtype.char][dist]
+    if out.size < PARALLEL_THRESHOLD:  # the many small fills: no more Python than this
+        kernel(out, seg_g, seg_o, seg_n, k0, k1, stream, prm)
+    else:
+        launch_parts(kernel, out.size, out, seg_g, seg_o, seg_n, k0, k1, stream, prm)

@@ -14,14 +14,14 @@ CHUNK = 1 << 16
 
 @functools.lru_cache(maxsize=256)
 def whole(size: int):
-    """Segments of a whole tensor of ``size`` elements, cut at multiples of CHUNK (cached,
-    read-only: the same small fills are asked for again and again).
+    """Segments of a whole tensor of ``size`` elements, cut at multiples of CHUNK.
+
+    Cached (the same small fills are asked for again and again), so shared: never write to them.
+    They are writable only because numba types a read-only argument by a slower path every call.
     """
     starts = np.arange(0, size, CHUNK, dtype=np.int64)
     lengths = np.full(starts.size, CHUNK, dtype=np.int64)
     lengths[-1] = size - starts[-1]
-    starts.flags.writeable = False
-    lengths.flags.writeable = False
     return starts, starts, lengths
 
 
