@@ -151,6 +151,10 @@ def check_out(out: object, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarra
     Subclasses whose reshape or indexing differ from an ndarray's (``numpy.matrix``, masked
     arrays) are refused; others (``numpy.memmap``) are filled through a plain ndarray view.
     """
+    if type(out) is np.ndarray and out.dtype == dtype and out.shape == shape:
+        flags = out.flags  # a new object per access: read once
+        if flags.c_contiguous and flags.writeable:
+            return out  # the common case, checked cheaply
     if type(out) is not np.ndarray and (
         not isinstance(out, np.ndarray) or isinstance(out, (np.matrix, np.ma.MaskedArray))
     ):

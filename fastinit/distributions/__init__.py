@@ -97,7 +97,11 @@ def _remember(key: tuple, dist: int, prm: list) -> tuple[int, np.ndarray]:
 def _common(shape, seed, stream, dtype, out):
     # Each check's own fast path, inlined for the commonest argument types (an int shape, an int
     # seed and stream): a fill of a bias costs about as much as these few lines.
-    shape = (shape,) if type(shape) is int and 0 <= shape <= MAX_ELEMENTS else check_shape(shape)
+    if type(shape) is int and 0 <= shape <= MAX_ELEMENTS:
+        shape = (shape,)
+    elif not (type(shape) is tuple and len(shape) == 1 and type(shape[0]) is int
+              and 0 <= shape[0] <= MAX_ELEMENTS):  # a bias's out.shape
+        shape = check_shape(shape)
     dtype = check_dtype(dtype, out)
     if type(stream) is not int or not 0 <= stream < STREAM_LIMIT:
         stream = check_stream(stream)
