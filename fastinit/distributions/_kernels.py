@@ -296,14 +296,16 @@ def fill_normal_f32(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
 
 @jit()
 def fill_trunc_normal_f32(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
-    """TRUNC_NORMAL into float32 ``out``: normals, then each value outside [lo, hi] redrawn."""
-    scratch = np.empty(_B32, np.float32)  # a partial block's values
+    """TRUNC_NORMAL into float32 ``out``: normals, then each value outside [lo, hi] redrawn.
+
+    The normals are :func:`fill_normal_f32`'s, called (not inlined) segment by segment, so one
+    compiled normal kernel serves both fills and each segment is redrawn while in cache.
+    """
     key0, key1, ctr = U64(k0), U64(k1), U64(stream)
     p0, p1, lo, hi = F32(prm[0]), F32(prm[1]), F32(prm[2]), F32(prm[3])
     for s in range(seg_g.shape[0]):
-        g0, o, n = seg_g[s], seg_o[s], seg_n[s]
-        _normal_segment_f32(out, scratch, g0, o, n, key0, key1, ctr, p0, p1)
-        _redraw_f32(out, g0, o, n, key0, key1, ctr, p0, p1, lo, hi)
+        fill_normal_f32(out, seg_g[s:s + 1], seg_o[s:s + 1], seg_n[s:s + 1], k0, k1, stream, prm)
+        _redraw_f32(out, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr, p0, p1, lo, hi)
 
 
 @jit()
@@ -507,14 +509,16 @@ def fill_normal_f64(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
 
 @jit()
 def fill_trunc_normal_f64(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
-    """TRUNC_NORMAL into float64 ``out``: normals, then each value outside [lo, hi] redrawn."""
-    scratch = np.empty(_B64, np.float64)  # a partial block's values
+    """TRUNC_NORMAL into float64 ``out``: normals, then each value outside [lo, hi] redrawn.
+
+    The normals are :func:`fill_normal_f64`'s, called (not inlined) segment by segment, so one
+    compiled normal kernel serves both fills and each segment is redrawn while in cache.
+    """
     key0, key1, ctr = U64(k0), U64(k1), U64(stream)
     p0, p1, lo, hi = prm[0], prm[1], prm[2], prm[3]
     for s in range(seg_g.shape[0]):
-        g0, o, n = seg_g[s], seg_o[s], seg_n[s]
-        _normal_segment_f64(out, scratch, g0, o, n, key0, key1, ctr, p0, p1)
-        _redraw_f64(out, g0, o, n, key0, key1, ctr, p0, p1, lo, hi)
+        fill_normal_f64(out, seg_g[s:s + 1], seg_o[s:s + 1], seg_n[s:s + 1], k0, k1, stream, prm)
+        _redraw_f64(out, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr, p0, p1, lo, hi)
 
 
 @jit()
