@@ -240,7 +240,9 @@ def launch(parallel_kernel: Callable, serial_kernel: Callable, size: int, *args:
 
 
 def _parts(seg_n: Any, k: int) -> list[tuple[int, int]]:
-    """Cut the segments into at most ``k`` contiguous runs of about equal element counts."""
+    """Cut the segments (of ``seg_n`` elements each) into at most ``k`` contiguous runs of about
+    equal element counts.
+    """
     import numpy as np
 
     ends = np.cumsum(seg_n)
@@ -268,12 +270,12 @@ def _wait_all(futures: list) -> None:
         raise interrupt
 
 
-def launch_parts(kernel: Callable, size: int, out: Any, seg_g: Any, seg_o: Any, seg_n: Any,
-                 *args: Any) -> None:
-    """Run ``kernel(out, seg_g, seg_o, seg_n, *args)``, a serial ``nogil`` kernel over segments.
+def launch_parts(kernel: Callable, size: int, out: Any, seg: Any, *args: Any) -> None:
+    """Run ``kernel(out, seg, *args)``, a serial ``nogil`` kernel over the segments ``seg`` (one
+    ``(g, o, n)`` per row).
 
     Fills of :data:`PARALLEL_THRESHOLD` elements or more, with more than one segment, split the
-    segments into :func:`num_threads` contiguous runs of about equal size: this thread runs the
+    rows into :func:`num_threads` contiguous runs of about equal size: this thread runs the
     first, worker threads the others, each calling the same kernel (the GIL is released inside
     it).  One kernel thus serves both cases, and no ``parallel=True`` variant is compiled.  As with
     :func:`launch`, only one Python thread at a time splits its fill; another that comes meanwhile
@@ -282,22 +284,21 @@ def launch_parts(kernel: Callable, size: int, out: Any, seg_g: Any, seg_o: Any, 
     """
     global _workers
     lock = _launch_lock
-    if (size < PARALLEL_THRESHOLD or len(seg_n) < 2 or num_threads() < 2
+    if (size < PARALLEL_THRESHOLD or len(seg) < 2 or num_threads() < 2
             or not lock.acquire(blocking=False)):
-        kernel(out, seg_g, seg_o, seg_n, *args)
+        kernel(out, seg, *args)
         return
     try:
-        parts = _parts(seg_n, num_threads())
+        parts = _parts(seg[:, 2], num_threads())
         if _workers is None:
             from concurrent.futures import ThreadPoolExecutor
 
             _workers = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
                                           thread_name_prefix="fastinit-fill")
-        futures = [_workers.submit(kernel, out, seg_g[a:b], seg_o[a:b], seg_n[a:b], *args)
-                   for a, b in parts[1:]]
+        futures = [_workers.submit(kernel, out, seg[a:b], *args) for a, b in parts[1:]]
         try:
             a, b = parts[0]
-            kernel(out, seg_g[a:b], seg_o[a:b], seg_n[a:b], *args)
+            kernel(out, seg[a:b], *args)
         finally:
             _wait_all(futures)
     finally:

@@ -195,19 +195,34 @@ def test_launch_parts_runs_every_part_and_reraises_a_workers_error():
 
     if _jit.num_threads() < 2:
         pytest.skip("one numba thread")
-    seg_n = np.full(8, 1 << 13, np.int64)
-    seg_g = np.cumsum(seg_n) - seg_n
+    seg = np.zeros((8, 3), np.int64)
+    seg[:, 2] = 1 << 13
+    seg[:, 0] = seg[:, 1] = np.arange(8) << 13
     done, names = [], set()
 
-    def kernel(out, g, o, n, fail_at):
+    def kernel(out, part, fail_at):
         names.add(threading.current_thread().name)
-        done.append(int(g[0]))
-        if int(g[0]) == fail_at:
+        done.append(int(part[0, 0]))
+        if int(part[0, 0]) == fail_at:
             raise RuntimeError(f"part at {fail_at} failed")
 
-    _jit.launch_parts(kernel, int(seg_n.sum()), None, seg_g, seg_g, seg_n, -1)
-    assert sorted(done) == [0, 4 * (1 << 13)] and len(names) == 2  # two halves, two threads
+    _jit.launch_parts(kernel, 8 << 13, None, seg, -1)
+    assert sorted(done) == [0, 4 << 13] and len(names) == 2  # two halves, two threads
     done.clear()
     with pytest.raises(RuntimeError, match="part at 32768 failed"):
-        _jit.launch_parts(kernel, int(seg_n.sum()), None, seg_g, seg_g, seg_n, 4 * (1 << 13))
-    assert sorted(done) == [0, 4 * (1 << 13)]  # the other part ran to its end all the same
+        _jit.launch_parts(kernel, 8 << 13, None, seg, 4 << 13)
+    assert sorted(done) == [0, 4 << 13]  # the other part ran to its end all the same
+
+
+def test_the_three_array_entry_point_still_fills():
+    # fill(dist, out, seg_g, seg_o, seg_n, ...) is kept for callers that hold three arrays
+    from fastinit.distributions import _backend, _kernels_np
+
+    seg = D._layout.segments((40, 300), ((3, 37), (5, 290)))
+    expected = fastinit.normal((40, 300), seed=9, stream=4, region=(slice(3, 37), slice(5, 290))).ravel()
+    prm = np.zeros(9)
+    prm[1] = 1.0
+    for backend in (_backend, _kernels_np):
+        out = np.empty(expected.size, np.float32)
+        backend.fill(_kernels_np.NORMAL, out, seg[:, 0], seg[:, 1], seg[:, 2], 9, 0, 4, prm)
+        assert same_bits(out, expected)

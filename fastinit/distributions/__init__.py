@@ -55,9 +55,8 @@ def _run(dist, prm, shape, key, stream, dtype, region, out) -> np.ndarray:
             check_out(out, shape, dtype)
         size = out.size
         if size:
-            seg_g, seg_o, seg_n = whole(size)
             flat = out if out.ndim == 1 and type(out) is np.ndarray else _flat(out)
-            _backend.fill(dist, flat, seg_g, seg_o, seg_n, key[0], key[1], stream, prm)
+            _backend.fill_segments(dist, flat, whole(size), key[0], key[1], stream, prm)
         return out
     bounds = check_region(region, shape)
     region_shape = tuple(stop - start for start, stop in bounds)
@@ -66,8 +65,7 @@ def _run(dist, prm, shape, key, stream, dtype, region, out) -> np.ndarray:
     else:
         check_out(out, region_shape, dtype)
     if out.size:
-        seg_g, seg_o, seg_n = segments(shape, bounds)
-        _backend.fill(dist, _flat(out), seg_g, seg_o, seg_n, key[0], key[1], stream, prm)
+        _backend.fill_segments(dist, _flat(out), segments(shape, bounds), key[0], key[1], stream, prm)
     return out
 
 

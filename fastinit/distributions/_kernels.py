@@ -6,12 +6,13 @@ loop over counters; the partial blocks at its edges element by element.  Either 
 ``g`` gets the same bits, so any region, any segmentation and any thread count agree.  The NumPy
 twin is :mod:`fastinit.distributions._kernels_np`; the layout is ``docs/stream-spec.md``.
 
-Each distribution and dtype has its own kernel, ``kernel(out, seg_g, seg_o, seg_n, k0, k1, stream,
-prm)``, compiled on its first call: a normal fill compiles normal code only.  A kernel fills the
-segments it is given in the calling thread (without the GIL); :func:`fill` hands a large fill's
-segments to several threads (:func:`fastinit._jit.launch_parts`), each running the same kernel on
-its own share, so no kernel is compiled twice (serial and parallel) and none pays numba's
-``parallel=True`` compilation.  ``prm`` (9 float64) carries the parameters:
+Each distribution and dtype has its own kernel, ``kernel(out, seg, k0, k1, stream, prm)`` (``seg``
+holding one segment ``(g, o, n)`` per row), compiled on its first call: a normal fill compiles
+normal code only.  A kernel fills the segments it is given in the calling thread (without the
+GIL); :func:`fill_segments` hands a large fill's segments to several threads
+(:func:`fastinit._jit.launch_parts`), each running the same kernel on its own share, so no kernel
+is compiled twice (serial and parallel) and none pays numba's ``parallel=True`` compilation.
+``prm`` (9 float64) carries the parameters:
 
 ============  =========================  ==========================================
 dist          meaning                    prm
@@ -275,27 +276,27 @@ def _redraw_f32(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
 
 
 @jit()
-def fill_uniform_f32(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+def fill_uniform_f32(out, seg, k0, k1, stream, prm):
     """UNIFORM into float32 ``out``."""
     scratch = np.empty(_B32, np.float32)  # a partial block's values
     key0, key1, ctr = U64(k0), U64(k1), U64(stream)
     p0, p1, p2 = F32(prm[0]), F32(prm[1]), F32(prm[2])
-    for s in range(seg_g.shape[0]):
-        _uniform_segment_f32(out, scratch, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr, p0, p1, p2)
+    for s in range(seg.shape[0]):
+        _uniform_segment_f32(out, scratch, seg[s, 0], seg[s, 1], seg[s, 2], key0, key1, ctr, p0, p1, p2)
 
 
 @jit()
-def fill_normal_f32(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+def fill_normal_f32(out, seg, k0, k1, stream, prm):
     """NORMAL into float32 ``out``."""
     scratch = np.empty(_B32, np.float32)  # a partial block's values
     key0, key1, ctr = U64(k0), U64(k1), U64(stream)
     p0, p1 = F32(prm[0]), F32(prm[1])
-    for s in range(seg_g.shape[0]):
-        _normal_segment_f32(out, scratch, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr, p0, p1)
+    for s in range(seg.shape[0]):
+        _normal_segment_f32(out, scratch, seg[s, 0], seg[s, 1], seg[s, 2], key0, key1, ctr, p0, p1)
 
 
 @jit()
-def fill_trunc_normal_f32(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+def fill_trunc_normal_f32(out, seg, k0, k1, stream, prm):
     """TRUNC_NORMAL into float32 ``out``: normals, then each value outside [lo, hi] redrawn.
 
     The normals are :func:`fill_normal_f32`'s, called (not inlined) segment by segment, so one
@@ -303,28 +304,28 @@ def fill_trunc_normal_f32(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
     """
     key0, key1, ctr = U64(k0), U64(k1), U64(stream)
     p0, p1, lo, hi = F32(prm[0]), F32(prm[1]), F32(prm[2]), F32(prm[3])
-    for s in range(seg_g.shape[0]):
-        fill_normal_f32(out, seg_g[s:s + 1], seg_o[s:s + 1], seg_n[s:s + 1], k0, k1, stream, prm)
-        _redraw_f32(out, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr, p0, p1, lo, hi)
+    for s in range(seg.shape[0]):
+        fill_normal_f32(out, seg[s:s + 1], k0, k1, stream, prm)
+        _redraw_f32(out, seg[s, 0], seg[s, 1], seg[s, 2], key0, key1, ctr, p0, p1, lo, hi)
 
 
 @jit()
-def fill_trunc_unif_f32(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+def fill_trunc_unif_f32(out, seg, k0, k1, stream, prm):
     """TRUNC_UNIF into float32 ``out``, element by element."""
     key0, key1, ctr = U64(k0), U64(k1), U64(stream)
-    for s in range(seg_g.shape[0]):
-        g0, o = seg_g[s], seg_o[s]
-        for i in range(seg_n[s]):
+    for s in range(seg.shape[0]):
+        g0, o = seg[s, 0], seg[s, 1]
+        for i in range(seg[s, 2]):
             out[o + i] = F32(truncated_tail(TRUNC_UNIF, g0 + i, key0, key1, ctr, prm, True))
 
 
 @jit()
-def fill_trunc_exp_f32(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+def fill_trunc_exp_f32(out, seg, k0, k1, stream, prm):
     """TRUNC_EXP into float32 ``out``, element by element."""
     key0, key1, ctr = U64(k0), U64(k1), U64(stream)
-    for s in range(seg_g.shape[0]):
-        g0, o = seg_g[s], seg_o[s]
-        for i in range(seg_n[s]):
+    for s in range(seg.shape[0]):
+        g0, o = seg[s, 0], seg[s, 1]
+        for i in range(seg[s, 2]):
             out[o + i] = F32(truncated_tail(TRUNC_EXP, g0 + i, key0, key1, ctr, prm, True))
 
 
@@ -488,27 +489,27 @@ def _redraw_f64(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
 
 
 @jit()
-def fill_uniform_f64(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+def fill_uniform_f64(out, seg, k0, k1, stream, prm):
     """UNIFORM into float64 ``out``."""
     scratch = np.empty(_B64, np.float64)  # a partial block's values
     key0, key1, ctr = U64(k0), U64(k1), U64(stream)
     p0, p1, p2 = prm[0], prm[1], prm[2]
-    for s in range(seg_g.shape[0]):
-        _uniform_segment_f64(out, scratch, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr, p0, p1, p2)
+    for s in range(seg.shape[0]):
+        _uniform_segment_f64(out, scratch, seg[s, 0], seg[s, 1], seg[s, 2], key0, key1, ctr, p0, p1, p2)
 
 
 @jit()
-def fill_normal_f64(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+def fill_normal_f64(out, seg, k0, k1, stream, prm):
     """NORMAL into float64 ``out``."""
     scratch = np.empty(_B64, np.float64)  # a partial block's values
     key0, key1, ctr = U64(k0), U64(k1), U64(stream)
     p0, p1 = prm[0], prm[1]
-    for s in range(seg_g.shape[0]):
-        _normal_segment_f64(out, scratch, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr, p0, p1)
+    for s in range(seg.shape[0]):
+        _normal_segment_f64(out, scratch, seg[s, 0], seg[s, 1], seg[s, 2], key0, key1, ctr, p0, p1)
 
 
 @jit()
-def fill_trunc_normal_f64(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+def fill_trunc_normal_f64(out, seg, k0, k1, stream, prm):
     """TRUNC_NORMAL into float64 ``out``: normals, then each value outside [lo, hi] redrawn.
 
     The normals are :func:`fill_normal_f64`'s, called (not inlined) segment by segment, so one
@@ -516,28 +517,28 @@ def fill_trunc_normal_f64(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
     """
     key0, key1, ctr = U64(k0), U64(k1), U64(stream)
     p0, p1, lo, hi = prm[0], prm[1], prm[2], prm[3]
-    for s in range(seg_g.shape[0]):
-        fill_normal_f64(out, seg_g[s:s + 1], seg_o[s:s + 1], seg_n[s:s + 1], k0, k1, stream, prm)
-        _redraw_f64(out, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr, p0, p1, lo, hi)
+    for s in range(seg.shape[0]):
+        fill_normal_f64(out, seg[s:s + 1], k0, k1, stream, prm)
+        _redraw_f64(out, seg[s, 0], seg[s, 1], seg[s, 2], key0, key1, ctr, p0, p1, lo, hi)
 
 
 @jit()
-def fill_trunc_unif_f64(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+def fill_trunc_unif_f64(out, seg, k0, k1, stream, prm):
     """TRUNC_UNIF into float64 ``out``, element by element."""
     key0, key1, ctr = U64(k0), U64(k1), U64(stream)
-    for s in range(seg_g.shape[0]):
-        g0, o = seg_g[s], seg_o[s]
-        for i in range(seg_n[s]):
+    for s in range(seg.shape[0]):
+        g0, o = seg[s, 0], seg[s, 1]
+        for i in range(seg[s, 2]):
             out[o + i] = truncated_tail(TRUNC_UNIF, g0 + i, key0, key1, ctr, prm, False)
 
 
 @jit()
-def fill_trunc_exp_f64(out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
+def fill_trunc_exp_f64(out, seg, k0, k1, stream, prm):
     """TRUNC_EXP into float64 ``out``, element by element."""
     key0, key1, ctr = U64(k0), U64(k1), U64(stream)
-    for s in range(seg_g.shape[0]):
-        g0, o = seg_g[s], seg_o[s]
-        for i in range(seg_n[s]):
+    for s in range(seg.shape[0]):
+        g0, o = seg[s, 0], seg[s, 1]
+        for i in range(seg[s, 2]):
             out[o + i] = truncated_tail(TRUNC_EXP, g0 + i, key0, key1, ctr, prm, False)
 
 
@@ -578,11 +579,20 @@ KERNELS = {
 }
 
 
+def fill_segments(dist: int, out: np.ndarray, seg: np.ndarray, k0: int, k1: int, stream: int,
+                  prm: np.ndarray) -> None:
+    """Fill the flat array ``out`` segment by segment; ``seg`` is C-contiguous int64 ``(k, 3)``,
+    one segment ``(g, o, n)`` per row (one array: each array argument costs every call).
+    """
+    kernel = KERNELS[out.dtype.char][dist]
+    if out.size < PARALLEL_THRESHOLD:  # the many small fills: no more Python than this
+        kernel(out, seg, k0, k1, stream, prm)
+    else:
+        launch_parts(kernel, out.size, out, seg, k0, k1, stream, prm)
+
+
 def fill(dist: int, out: np.ndarray, seg_g, seg_o, seg_n, k0: int, k1: int, stream: int,
          prm: np.ndarray) -> None:
     """Fill the flat array ``out`` segment by segment (see the module docstring)."""
-    kernel = KERNELS[out.dtype.char][dist]
-    if out.size < PARALLEL_THRESHOLD:  # the many small fills: no more Python than this
-        kernel(out, seg_g, seg_o, seg_n, k0, k1, stream, prm)
-    else:
-        launch_parts(kernel, out.size, out, seg_g, seg_o, seg_n, k0, k1, stream, prm)
+    seg = np.ascontiguousarray(np.stack([seg_g, seg_o, seg_n], axis=1), dtype=np.int64)
+    fill_segments(dist, out, seg, k0, k1, stream, np.ascontiguousarray(prm, dtype=np.float64))
