@@ -270,17 +270,25 @@ def _wait_all(futures: list) -> None:
         raise interrupt
 
 
+#: A large fill is cut into up to this many parts per thread, handed out one at a time: a thread
+#: that starts late (woken late on a busy machine) or runs slowly takes fewer of them.
+PARTS_PER_THREAD = 4
+#: ... each of at least this many segments (a segment is at most ``_layout.CHUNK`` elements), so
+#: that the Python between two parts (about a microsecond) stays negligible.
+MIN_PART_SEGMENTS = 2
+
+
 def launch_parts(kernel: Callable, size: int, out: Any, seg: Any, *args: Any) -> None:
     """Run ``kernel(out, seg, *args)``, a serial ``nogil`` kernel over the segments ``seg`` (one
     ``(g, o, n)`` per row).
 
-    Fills of :data:`PARALLEL_THRESHOLD` elements or more, with more than one segment, split the
-    rows into :func:`num_threads` contiguous runs of about equal size: this thread runs the
-    first, worker threads the others, each calling the same kernel (the GIL is released inside
-    it).  One kernel thus serves both cases, and no ``parallel=True`` variant is compiled.  As with
-    :func:`launch`, only one Python thread at a time splits its fill; another that comes meanwhile
-    runs its kernel alone.  Every part writes disjoint elements, so the bits do not depend on the
-    split, and the call returns only when all parts are done (Ctrl-C included).
+    Fills of :data:`PARALLEL_THRESHOLD` elements or more, with more than one segment, cut the rows
+    into contiguous parts of about equal size, which this thread and :func:`num_threads` ``- 1``
+    worker threads take one at a time, each calling the same kernel on its part (the GIL is
+    released inside it).  One kernel thus serves both cases, and no ``parallel=True`` variant is
+    compiled.  As with :func:`launch`, only one Python thread at a time splits its fill; another
+    that comes meanwhile runs its kernel alone.  Every part writes disjoint elements, so the bits do
+    not depend on the split, and the call returns only when all parts are done (Ctrl-C included).
     """
     global _workers
     lock = _launch_lock
@@ -289,16 +297,27 @@ def launch_parts(kernel: Callable, size: int, out: Any, seg: Any, *args: Any) ->
         kernel(out, seg, *args)
         return
     try:
-        parts = _parts(seg[:, 2], num_threads())
+        threads = num_threads()
+        k = max(threads, min(PARTS_PER_THREAD * threads, len(seg) // MIN_PART_SEGMENTS))
+        parts = iter(_parts(seg[:, 2], k))  # one shared iterator: next() hands each part out once
+
+        def run() -> None:
+            for a, b in parts:
+                kernel(out, seg[a:b], *args)
+
         if _workers is None:
             from concurrent.futures import ThreadPoolExecutor
 
             _workers = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
                                           thread_name_prefix="fastinit-fill")
-        futures = [_workers.submit(kernel, out, seg[a:b], *args) for a, b in parts[1:]]
+        futures = []
         try:
-            a, b = parts[0]
-            kernel(out, seg[a:b], *args)
+            for _ in range(threads - 1):
+                futures.append(_workers.submit(run))
+        except RuntimeError:  # the interpreter is exiting (no new work for the pool): parts left
+            pass  # to the workers already started and to this thread
+        try:
+            run()
         finally:
             _wait_all(futures)
     finally:
