@@ -31,7 +31,8 @@ fastinit therefore:
    under a lock that ``fork()`` also waits for;
 6. imports ``numpy.ma`` when it is imported: numba's typing of every array argument reads
    ``np.ma``, which numpy imports lazily, under an import lock, on first use. A child forked while
-   another thread held that import lock hung on its first fill.
+   another thread held that import lock hung on its first fill. ``concurrent.futures.thread``
+   (the worker threads of :func:`launch_parts`) is imported then too, for the same reason.
 
 Forking while threads run code other than fastinit's stays CPython's general hazard.
 
@@ -179,6 +180,10 @@ if BACKEND == "numba":
     # forked while another thread made the process's first kernel call inherited those locks held by
     # a thread it does not have, and its own first kernel call waited for them forever. Importing it
     # here, once, in the thread that imports fastinit, means no kernel call ever imports it.
+    # For the same reason, the worker threads' module (which large fills would otherwise import,
+    # under its import lock, the first time one runs: a child forked meanwhile hung on that lock).
+    from concurrent.futures import ThreadPoolExecutor
+
     import numpy.ma  # noqa: F401
 
 if hasattr(os, "register_at_fork"):
@@ -251,25 +256,6 @@ def _parts(seg_n: Any, k: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def _wait_all(futures: list) -> None:
-    """Wait until every future is done, even through Ctrl-C (re-raised after), then raise the
-    first worker's exception, if any: a fill returns only when no thread writes ``out`` any more.
-    """
-    from concurrent.futures import wait
-
-    interrupt: BaseException | None = None
-    while True:
-        try:
-            wait(futures)
-            break
-        except BaseException as e:  # noqa: BLE001 - KeyboardInterrupt: the workers write on
-            interrupt = e
-    for f in futures:
-        f.result()
-    if interrupt is not None:
-        raise interrupt
-
-
 #: A large fill is cut into up to this many parts per thread, handed out one at a time: a thread
 #: that starts late (woken late on a busy machine) or runs slowly takes fewer of them.
 PARTS_PER_THREAD = 4
@@ -299,26 +285,52 @@ def launch_parts(kernel: Callable, size: int, out: Any, seg: Any, *args: Any) ->
     try:
         threads = num_threads()
         k = max(threads, min(PARTS_PER_THREAD * threads, len(seg) // MIN_PART_SEGMENTS))
-        parts = iter(_parts(seg[:, 2], k))  # one shared iterator: next() hands each part out once
+        bounds = _parts(seg[:, 2], k)
+        parts = iter(bounds)  # one shared iterator: next() hands each part out once (under the GIL)
+        busy = [0]  # worker threads inside work(); only they change it, and signals never stop them
+        counting = threading.Condition()
+        errors: list[BaseException] = []
 
         def run() -> None:
-            for a, b in parts:
-                kernel(out, seg[a:b], *args)
+            for a, b in parts:  # a part taken is computed: nothing between next() and the kernel
+                try:  # call checks for signals, and the kernel call is one uninterruptible call
+                    kernel(out, seg[a:b], *args)
+                except BaseException as e:  # noqa: BLE001 - re-raised by the launching thread
+                    errors.append(e)
 
-        if _workers is None:
-            from concurrent.futures import ThreadPoolExecutor
+        def work() -> None:  # in a worker thread
+            with counting:
+                busy[0] += 1  # before taking a part: the launching thread waits for this one
+            try:
+                run()
+            finally:
+                with counting:
+                    busy[0] -= 1
+                    counting.notify_all()
 
-            _workers = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
-                                          thread_name_prefix="fastinit-fill")
-        futures = []
+        interrupt: BaseException | None = None
         try:
+            if _workers is None:
+                _workers = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
+                                              thread_name_prefix="fastinit-fill")
             for _ in range(threads - 1):
-                futures.append(_workers.submit(run))
-        except RuntimeError:  # the interpreter is exiting (no new work for the pool): parts left
-            pass  # to the workers already started and to this thread
-        try:
-            run()
-        finally:
-            _wait_all(futures)
+                _workers.submit(work)
+        except RuntimeError:  # the interpreter is exiting (the pool takes no work): this thread does it
+            pass
+        except BaseException as e:  # noqa: BLE001 - Ctrl-C: the parts already taken are written on
+            interrupt = e
+        while True:  # take parts until none is left, then wait for the workers' last ones: a worker
+            try:  # that comes later finds no part left, so out is complete when this returns
+                run()
+                with counting:
+                    while busy[0]:
+                        counting.wait()
+                break
+            except BaseException as e:  # noqa: BLE001 - Ctrl-C: out must not be left half-written
+                interrupt = e
+        if errors:
+            raise errors[0]
+        if interrupt is not None:
+            raise interrupt
     finally:
         lock.release()
