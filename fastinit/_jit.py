@@ -256,6 +256,8 @@ def _parts(seg_n: Any, k: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
+#: The kernels :func:`launch_parts` has run (so compiled) in this process.
+_warm: set = set()
 #: A large fill is cut into up to this many parts per thread, handed out one at a time: a thread
 #: that starts late (woken late on a busy machine) or runs slowly takes fewer of them.
 PARTS_PER_THREAD = 4
@@ -286,6 +288,13 @@ def launch_parts(kernel: Callable, size: int, out: Any, seg: Any, *args: Any) ->
         threads = num_threads()
         k = max(threads, min(PARTS_PER_THREAD * threads, len(seg) // MIN_PART_SEGMENTS))
         bounds = _parts(seg[:, 2], k)
+        if kernel not in _warm:
+            # The first call compiles, in Python code where Ctrl-C can land: made here, alone,
+            # before any worker starts, so an interrupted compile leaves out untouched and no two
+            # threads compile the same kernel.
+            a, b = bounds.pop(0)
+            kernel(out, seg[a:b], *args)
+            _warm.add(kernel)
         parts = iter(bounds)  # one shared iterator: next() hands each part out once (under the GIL)
         busy = [0]  # worker threads inside work(); only they change it, and signals never stop them
         counting = threading.Condition()
