@@ -1,8 +1,11 @@
 """Fill throughput: fastinit (numba) against its twin, numpy, torch and the memory-bandwidth ceiling.
 
 Every group is one distribution, dtype and size; compare medians within a group (ratios), never
-absolute times across runs.  ``FASTINIT_BENCH_QUICK=1`` keeps to small sizes.
+absolute times across runs.  ``FASTINIT_BENCH_QUICK=1`` keeps to small sizes;
+``FASTINIT_BENCH_SIZES=20,24`` runs the sizes 2^20 and 2^24 only.
 """
+
+import os
 
 import numba
 import numpy as np
@@ -15,6 +18,8 @@ from fastinit._jit import jit, prange
 from fastinit.distributions import _kernels_np
 
 SIZES = [2**10, 2**16, 2**20] if QUICK else [2**10, 2**16, 2**20, 2**24, 2**26]
+if os.environ.get("FASTINIT_BENCH_SIZES"):
+    SIZES = [2 ** int(e) for e in os.environ["FASTINIT_BENCH_SIZES"].split(",")]
 TWIN_MAX = 2**20 if QUICK else 2**24
 FILLS = {"uniform": fastinit.uniform, "normal": fastinit.normal, "truncated_normal": fastinit.truncated_normal}
 

@@ -17,8 +17,12 @@ fastinit therefore:
 2. lets only one Python thread at a time run a parallel kernel: :func:`launch` takes a process-wide
    lock *without waiting*; a thread that finds it taken runs the serial twin of the kernel instead.
    Since every fill is thread-count independent, the bits are the same either way, and nobody blocks.
+   The fills have no parallel twin at all: :func:`launch_parts` runs one serial, GIL-free kernel
+   on several Python threads at once, each over its own segments, under the same lock (numba's
+   ``parallel=True`` compilation of a kernel costs several times its serial one: see issue 12);
 3. re-creates that lock in a forked child (``os.register_at_fork``), so a child forked while
-   another thread held it is not stuck on it;
+   another thread held it is not stuck on it, and forgets :func:`launch_parts`' worker threads,
+   which the child does not have;
 4. holds numba's compiler lock across ``fork()``: a fork waits until no other thread is compiling
    (or loading from the cache) a kernel. Without this, a child forked while another thread compiled
    inherits the lock held by a thread it does not have, and its first kernel call hangs forever;
@@ -27,7 +31,8 @@ fastinit therefore:
    under a lock that ``fork()`` also waits for;
 6. imports ``numpy.ma`` when it is imported: numba's typing of every array argument reads
    ``np.ma``, which numpy imports lazily, under an import lock, on first use. A child forked while
-   another thread held that import lock hung on its first fill.
+   another thread held that import lock hung on its first fill. ``concurrent.futures.thread``
+   (the worker threads of :func:`launch_parts`) is imported then too, for the same reason.
 
 Forking while threads run code other than fastinit's stays CPython's general hazard.
 
@@ -157,9 +162,15 @@ _launch_lock = threading.Lock()
 _pool_start_lock = threading.Lock()
 
 
+#: The worker threads of :func:`launch_parts` (started on the first large fill; none in a child
+#: forked since, whose copy of this pool has no threads).
+_workers: Any = None
+
+
 def _reset_lock_in_child() -> None:  # pragma: no cover - runs in forked children
-    global _launch_lock
+    global _launch_lock, _workers
     _launch_lock = threading.Lock()
+    _workers = None
 
 
 if BACKEND == "numba":
@@ -169,6 +180,10 @@ if BACKEND == "numba":
     # forked while another thread made the process's first kernel call inherited those locks held by
     # a thread it does not have, and its own first kernel call waited for them forever. Importing it
     # here, once, in the thread that imports fastinit, means no kernel call ever imports it.
+    # For the same reason, the worker threads' module (which large fills would otherwise import,
+    # under its import lock, the first time one runs: a child forked meanwhile hung on that lock).
+    from concurrent.futures import ThreadPoolExecutor
+
     import numpy.ma  # noqa: F401
 
 if hasattr(os, "register_at_fork"):
@@ -227,3 +242,104 @@ def launch(parallel_kernel: Callable, serial_kernel: Callable, size: int, *args:
             lock.release()
     else:
         serial_kernel(*args)
+
+
+def _parts(seg_n: Any, k: int) -> list[tuple[int, int]]:
+    """Cut the segments (of ``seg_n`` elements each) into at most ``k`` contiguous runs of about
+    equal element counts.
+    """
+    import numpy as np
+
+    ends = np.cumsum(seg_n)
+    cuts = np.searchsorted(ends, ends[-1] * np.arange(1, k) / k, side="right").tolist()
+    bounds = [0, *cuts, len(seg_n)]
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+#: The kernels :func:`launch_parts` has run (so compiled) in this process.
+_warm: set = set()
+#: A large fill is cut into up to this many parts per thread, handed out one at a time: a thread
+#: that starts late (woken late on a busy machine) or runs slowly takes fewer of them.
+PARTS_PER_THREAD = 4
+#: ... each of at least this many segments (a segment is at most ``_layout.CHUNK`` elements), so
+#: that the Python between two parts (about a microsecond) stays negligible.
+MIN_PART_SEGMENTS = 2
+
+
+def launch_parts(kernel: Callable, size: int, out: Any, seg: Any, *args: Any) -> None:
+    """Run ``kernel(out, seg, *args)``, a serial ``nogil`` kernel over the segments ``seg`` (one
+    ``(g, o, n)`` per row).
+
+    Fills of :data:`PARALLEL_THRESHOLD` elements or more, with more than one segment, cut the rows
+    into contiguous parts of about equal size, which this thread and :func:`num_threads` ``- 1``
+    worker threads take one at a time, each calling the same kernel on its part (the GIL is
+    released inside it).  One kernel thus serves both cases, and no ``parallel=True`` variant is
+    compiled.  As with :func:`launch`, only one Python thread at a time splits its fill; another
+    that comes meanwhile runs its kernel alone.  Every part writes disjoint elements, so the bits do
+    not depend on the split, and the call returns only when all parts are done (Ctrl-C included).
+    """
+    global _workers
+    lock = _launch_lock
+    if (size < PARALLEL_THRESHOLD or len(seg) < 2 or num_threads() < 2
+            or not lock.acquire(blocking=False)):
+        kernel(out, seg, *args)
+        return
+    try:
+        threads = num_threads()
+        k = max(threads, min(PARTS_PER_THREAD * threads, len(seg) // MIN_PART_SEGMENTS))
+        bounds = _parts(seg[:, 2], k)
+        if kernel not in _warm:
+            # The first call compiles, in Python code where Ctrl-C can land: made here, alone,
+            # before any worker starts, so an interrupted compile leaves out untouched and no two
+            # threads compile the same kernel.
+            a, b = bounds.pop(0)
+            kernel(out, seg[a:b], *args)
+            _warm.add(kernel)
+        parts = iter(bounds)  # one shared iterator: next() hands each part out once (under the GIL)
+        busy = [0]  # worker threads inside work(); only they change it, and signals never stop them
+        counting = threading.Condition()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            for a, b in parts:  # a part taken is computed: nothing between next() and the kernel
+                try:  # call checks for signals, and the kernel call is one uninterruptible call
+                    kernel(out, seg[a:b], *args)
+                except BaseException as e:  # noqa: BLE001 - re-raised by the launching thread
+                    errors.append(e)
+
+        def work() -> None:  # in a worker thread
+            with counting:
+                busy[0] += 1  # before taking a part: the launching thread waits for this one
+            try:
+                run()
+            finally:
+                with counting:
+                    busy[0] -= 1
+                    counting.notify_all()
+
+        interrupt: BaseException | None = None
+        try:
+            if _workers is None:
+                _workers = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
+                                              thread_name_prefix="fastinit-fill")
+            for _ in range(threads - 1):
+                _workers.submit(work)
+        except RuntimeError:  # the interpreter is exiting (the pool takes no work): this thread does it
+            pass
+        except BaseException as e:  # noqa: BLE001 - Ctrl-C: the parts already taken are written on
+            interrupt = e
+        while True:  # take parts until none is left, then wait for the workers' last ones: a worker
+            try:  # that comes later finds no part left, so out is complete when this returns
+                run()
+                with counting:
+                    while busy[0]:
+                        counting.wait()
+                break
+            except BaseException as e:  # noqa: BLE001 - Ctrl-C: out must not be left half-written
+                interrupt = e
+        if errors:
+            raise errors[0]
+        if interrupt is not None:
+            raise interrupt
+    finally:
+        lock.release()

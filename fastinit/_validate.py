@@ -56,10 +56,19 @@ def check_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     return tuple(dims)
 
 
+#: The spellings of the two dtypes met most, resolved without ``np.dtype()``.
+_COMMON_DTYPES = {d: d for d in SUPPORTED_DTYPES} | {d.type: d for d in SUPPORTED_DTYPES} | {
+    d.name: d for d in SUPPORTED_DTYPES}
+
+
 def check_dtype(dtype: object, out: np.ndarray | None = None) -> np.dtype:
     """Resolve ``dtype``: float32 or float64; ``None`` means ``out``'s dtype, else float32."""
     if dtype is None and out is None:
         return SUPPORTED_DTYPES[0]
+    try:  # the common cases, checked cheaply (a miss, or an unhashable dtype, goes the long way)
+        return _COMMON_DTYPES[out.dtype if dtype is None and type(out) is np.ndarray else dtype]
+    except (KeyError, TypeError):
+        pass
     if dtype is None:
         if isinstance(out, np.ndarray):
             dtype = out.dtype
@@ -142,6 +151,10 @@ def check_out(out: object, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarra
     Subclasses whose reshape or indexing differ from an ndarray's (``numpy.matrix``, masked
     arrays) are refused; others (``numpy.memmap``) are filled through a plain ndarray view.
     """
+    if type(out) is np.ndarray and out.dtype == dtype and out.shape == shape:
+        flags = out.flags  # a new object per access: read once
+        if flags.c_contiguous and flags.writeable:
+            return out  # the common case, checked cheaply
     if type(out) is not np.ndarray and (
         not isinstance(out, np.ndarray) or isinstance(out, (np.matrix, np.ma.MaskedArray))
     ):

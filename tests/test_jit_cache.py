@@ -11,7 +11,7 @@ from tests.conftest import NUMBA
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = ("import fastinit, fastinit._jit as j; from fastinit.distributions import _kernels as k; "
-         "print(k._fill_f32_serial._cache._cache_path); print(j.cache_dir())")
+         "print(k.fill_normal_f32._cache._cache_path); print(j.cache_dir())")
 
 
 def _cache_path(**env):

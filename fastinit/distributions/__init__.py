@@ -13,8 +13,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._jit import BACKEND
-from .._validate import allocate, check_dtype, check_out, check_real, check_region, check_shape
-from ..random._seed import check_stream, seed_to_key
+from .._validate import (
+    MAX_ELEMENTS,
+    allocate,
+    check_dtype,
+    check_out,
+    check_real,
+    check_region,
+    check_shape,
+)
+from ..random._seed import SEED_LIMIT, STREAM_LIMIT, check_stream, seed_to_key
 from . import _constants, _kernels_np
 from ._layout import segments, whole
 from ._truncation import plan
@@ -31,30 +39,75 @@ __all__ = ["uniform", "normal", "truncated_normal"]
 Shape = int | Sequence[int]
 Seed = int | np.random.SeedSequence | None
 Region = tuple[slice, ...] | None
+_LOWEST, _HIGHEST = -math.inf, math.inf  # finite: strictly between (NaN fails too; check_real names it)
 _MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float32, np.float64)}
 
 
 def _run(dist, prm, shape, key, stream, dtype, region, out) -> np.ndarray:
     """Fill ``out`` (or a new array) with ``full[region]``; all arguments already checked."""
-    bounds = None if region is None else check_region(region, shape)
-    region_shape = shape if bounds is None else tuple(stop - start for start, stop in bounds)
+    if region is None:  # the common case, with no region arithmetic
+        if out is None:
+            try:
+                out = np.empty(shape, dtype)
+            except ValueError:
+                out = allocate(shape, dtype)  # MemoryError naming the shape past 2**63 - 1 bytes
+        else:
+            check_out(out, shape, dtype)
+        size = out.size
+        if size:
+            flat = out if out.ndim == 1 and type(out) is np.ndarray else _flat(out)
+            _backend.fill_segments(dist, flat, whole(size), key[0], key[1], stream, prm)
+        return out
+    bounds = check_region(region, shape)
+    region_shape = tuple(stop - start for start, stop in bounds)
     if out is None:
-        out = allocate(region_shape, dtype)  # MemoryError naming the shape past 2**63 - 1 bytes
+        out = allocate(region_shape, dtype)
     else:
         check_out(out, region_shape, dtype)
     if out.size:
-        seg_g, seg_o, seg_n = whole(out.size) if bounds is None else segments(shape, bounds)
-        prm = np.array(prm + [0.0] * (9 - len(prm)), dtype=np.float64)
-        flat = (out if type(out) is np.ndarray else out.view(np.ndarray)).reshape(-1)  # memmap
-        _backend.fill(dist, flat, seg_g, seg_o, seg_n, key[0], key[1], stream, prm)
+        _backend.fill_segments(dist, _flat(out), segments(shape, bounds), key[0], key[1], stream, prm)
     return out
 
 
+def _flat(out: np.ndarray) -> np.ndarray:
+    """``out`` as a flat plain ndarray (a view: ``out`` is C-contiguous; memmaps included)."""
+    return (out if type(out) is np.ndarray else out.view(np.ndarray)).reshape(-1)
+
+
+#: The kernel parameters (9 float64, see ``_kernels``) of each (distribution, dtype, parameters)
+#: seen, so that the many small fills of a model's biases and norms with the same parameters do
+#: not check and convert them again.  Keys hold the parameters as floats and, where a zero's sign
+#: can change a bit of the result, its sign (``-0.0 == 0.0``, yet ``-0.0 + -0.0`` is ``-0.0``).
+#: Bounded; the arrays are private and never written after they are made.
+_PLANS: dict = {}
+_PLANS_LIMIT = 4096
+_copysign = math.copysign
+
+
+def _remember(key: tuple, dist: int, prm: list) -> tuple[int, np.ndarray]:
+    plan = (dist, np.array(prm + [0.0] * (9 - len(prm)), dtype=np.float64))
+    if len(_PLANS) >= _PLANS_LIMIT:
+        _PLANS.clear()
+    _PLANS[key] = plan
+    return plan
+
+
 def _common(shape, seed, stream, dtype, out):
-    shape = check_shape(shape)
+    # Each check's own fast path, inlined for the commonest argument types (an int shape, an int
+    # seed and stream): a fill of a bias costs about as much as these few lines.
+    if type(shape) is int and 0 <= shape <= MAX_ELEMENTS:
+        shape = (shape,)
+    elif not (type(shape) is tuple and len(shape) == 1 and type(shape[0]) is int
+              and 0 <= shape[0] <= MAX_ELEMENTS):  # a bias's out.shape
+        shape = check_shape(shape)
     dtype = check_dtype(dtype, out)
-    stream = check_stream(stream)
+    if type(stream) is not int or not 0 <= stream < STREAM_LIMIT:
+        stream = check_stream(stream)
+    if type(seed) is int and 0 <= seed < SEED_LIMIT:
+        return shape, dtype, stream, (seed & 0xFFFFFFFF, seed >> 32)
     return shape, dtype, stream, seed_to_key(seed)
+
+
 
 
 def uniform(
@@ -109,8 +162,18 @@ def uniform(
     True
     """
     shape, dtype, stream, key = _common(shape, seed, stream, dtype, out)
-    low = check_real("low", low)
-    high = check_real("high", high)
+    if type(low) is not float or not _LOWEST < low < _HIGHEST:
+        low = check_real("low", low)
+    if type(high) is not float or not _LOWEST < high < _HIGHEST:
+        high = check_real("high", high)
+    # No zero's sign matters here: low = -0.0 and 0.0 differ only in low + scale * u = -0.0 + 0.0
+    # at u = 0, which is 0.0 either way; high = -0.0 and 0.0 give the same scale and bound.
+    k = (_kernels_np.UNIFORM, dtype.char, low, high)
+    dist, prm = _PLANS.get(k) or _remember(k, _kernels_np.UNIFORM, _uniform_prm(low, high, dtype))
+    return _run(dist, prm, shape, key, stream, dtype, region, out)
+
+
+def _uniform_prm(low: float, high: float, dtype: np.dtype) -> list:
     if not low < high:
         raise ValueError(f"low must be less than high, got low={low!r}, high={high!r}")
     t = dtype.type
@@ -120,8 +183,7 @@ def uniform(
     if float(hi_d) - float(lo_d) > _MAX[dtype]:
         raise ValueError(f"high - low = {high - low!r} overflows {dtype}")
     scale = hi_d - lo_d  # in dtype arithmetic: this is the stream's definition
-    prm = [float(lo_d), float(scale), _below(float(hi_d), dtype)]
-    return _run(_kernels_np.UNIFORM, prm, shape, key, stream, dtype, region, out)
+    return [float(lo_d), float(scale), _below(float(hi_d), dtype)]
 
 
 def _below(x: float, dtype: np.dtype) -> float:
@@ -184,12 +246,21 @@ def normal(
     (0.0, 1.0)
     """
     shape, dtype, stream, key = _common(shape, seed, stream, dtype, out)
-    mean = check_real("mean", mean)
-    std = check_real("std", std)
+    if type(mean) is not float or not _LOWEST < mean < _HIGHEST:
+        mean = check_real("mean", mean)
+    if type(std) is not float or not _LOWEST < std < _HIGHEST:
+        std = check_real("std", std)
+    k = ((_kernels_np.NORMAL, dtype.char, mean, std) if mean and std else
+         (_kernels_np.NORMAL, dtype.char, mean, std, _copysign(1.0, mean), _copysign(1.0, std)))
+    dist, prm = _PLANS.get(k) or _remember(k, _kernels_np.NORMAL, _normal_prm(mean, std, dtype))
+    return _run(dist, prm, shape, key, stream, dtype, region, out)
+
+
+def _normal_prm(mean: float, std: float, dtype: np.dtype) -> list:
     if std < 0:
         raise ValueError(f"std must be non-negative, got {std!r}")
     _check_scale(mean, std, dtype)
-    return _run(_kernels_np.NORMAL, [mean, std], shape, key, stream, dtype, region, out)
+    return [mean, std]
 
 
 def truncated_normal(
@@ -237,14 +308,22 @@ def truncated_normal(
     True
     """
     shape, dtype, stream, key = _common(shape, seed, stream, dtype, out)
-    mean = check_real("mean", mean)
-    std = check_real("std", std)
+    if type(mean) is not float or not _LOWEST < mean < _HIGHEST:
+        mean = check_real("mean", mean)
+    if type(std) is not float or not _LOWEST < std < _HIGHEST:
+        std = check_real("std", std)
     a = check_real("a", a)
     b = check_real("b", b)
+    k = (_kernels_np.TRUNC_NORMAL, dtype.char, mean, std, a, b,
+         _copysign(1.0, mean), _copysign(1.0, std), _copysign(1.0, a), _copysign(1.0, b))
+    dist, prm = _PLANS.get(k) or _remember(k, *_truncated_plan(mean, std, a, b, dtype))
+    return _run(dist, prm, shape, key, stream, dtype, region, out)
+
+
+def _truncated_plan(mean: float, std: float, a: float, b: float, dtype: np.dtype) -> tuple[int, list]:
     if not std > 0:
         raise ValueError(f"std must be positive, got {std!r}")
     if not a < b:
         raise ValueError(f"a must be less than b, got a={a!r}, b={b!r}")
     _check_scale(mean, std, dtype)
-    dist, prm = plan(mean, std, a, b, dtype)
-    return _run(dist, prm, shape, key, stream, dtype, region, out)
+    return plan(mean, std, a, b, dtype)

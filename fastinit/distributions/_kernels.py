@@ -6,7 +6,13 @@ loop over counters; the partial blocks at its edges element by element.  Either 
 ``g`` gets the same bits, so any region, any segmentation and any thread count agree.  The NumPy
 twin is :mod:`fastinit.distributions._kernels_np`; the layout is ``docs/stream-spec.md``.
 
-``dist`` selects the distribution; ``prm`` (9 float64) carries its parameters:
+Each distribution and dtype has its own kernel, ``kernel(out, seg, k0, k1, stream, prm)`` (``seg``
+holding one segment ``(g, o, n)`` per row), compiled on its first call: a normal fill compiles
+normal code only.  A kernel fills the segments it is given in the calling thread (without the
+GIL); :func:`fill_segments` hands a large fill's segments to several threads
+(:func:`fastinit._jit.launch_parts`), each running the same kernel on its own share, so no kernel
+is compiled twice (serial and parallel) and none pays numba's ``parallel=True`` compilation.
+``prm`` (9 float64) carries the parameters:
 
 ============  =========================  ==========================================
 dist          meaning                    prm
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import jit, launch, prange
+from .._jit import PARALLEL_THRESHOLD, jit, launch_parts
 from ..random._philox import MASK32, SHIFT32, philox4x32_10
 from . import _constants as C
 from ._transforms import (
@@ -45,6 +51,8 @@ U64 = np.uint64
 F32 = np.float32
 F64 = np.float64
 _CPB = C.COUNTERS_PER_BLOCK
+_B32 = C.BLOCK_F32
+_B64 = C.BLOCK_F64
 _TAG = U64(C.ELEMENT_DRAW_TAG)
 
 
@@ -64,88 +72,140 @@ def _block_edge(g0, n, block):
     return g0 if r == 0 else g0 + min(block - r, n)
 
 
+@jit(inline=True)
+def _below(x, high):
+    """x, or the largest value below high (prm[2]) where x rounded up to high."""
+    return x if x < high else high
+
+
+@jit(inline=True)
+def _locate(g, block):
+    """Counter index and word slot of element g in a layout of ``block`` elements per block."""
+    b = g // block
+    r = g - b * block
+    slot = r // _CPB
+    return U64(b * _CPB + (r - slot * _CPB)), slot
+
+
 # ---- float32 ----------------------------------------------------------------------------------
 @jit(inline=True)
-def standard_f32(dist, g, k0, k1, stream, tag):
-    """Standard value (u in [0, 1) or z) of element g, float32 layout, one element alone."""
-    b = g // C.BLOCK_F32
-    r = g - b * C.BLOCK_F32
-    slot = r // _CPB
-    w0, w1, w2, w3 = _words(U64(b * _CPB + (r - slot * _CPB)), stream, tag, k0, k1)
-    if dist == UNIFORM:
-        w = w0 if slot == 0 else (w1 if slot == 1 else (w2 if slot == 2 else w3))
-        return uniform_f32(w)
+def uniform_one_f32(g, k0, k1, stream):
+    """The uniform u in [0, 1) of element g, float32 layout, computed alone."""
+    j, slot = _locate(g, _B32)
+    w0, w1, w2, w3 = _words(j, stream, U64(0), k0, k1)
+    return uniform_f32(w0 if slot == 0 else (w1 if slot == 1 else (w2 if slot == 2 else w3)))
+
+
+@jit(inline=True)
+def normal_one_f32(g, k0, k1, stream, tag):
+    """The standard normal z of element g, float32 layout, computed alone (tag: counter word 3, the attempt)."""
+    j, slot = _locate(g, _B32)
+    w0, w1, w2, w3 = _words(j, stream, tag, k0, k1)
     z0, z1 = box_muller_f32(w0 if slot < 2 else w2, w1 if slot < 2 else w3)
     return z0 if slot % 2 == 0 else z1
 
 
 @jit(inline=True)
-def _value_f32(dist, u, p0, p1, p2):
-    if dist == UNIFORM:
-        x = p0 + p1 * u
-        return x if x < p2 else p2
-    return p0 + p1 * u
+def _uniform_block_f32(ob, j0, k0, k1, stream, p0, p1, p2):
+    """One block (BLOCK_F32 elements, counters j0..) into the view ob; vectorizes across counters."""
+    for jj in range(_CPB):
+        w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
+        ob[jj] = _below(p0 + p1 * uniform_f32(w0), p2)
+        ob[_CPB + jj] = _below(p0 + p1 * uniform_f32(w1), p2)
+        ob[2 * _CPB + jj] = _below(p0 + p1 * uniform_f32(w2), p2)
+        ob[3 * _CPB + jj] = _below(p0 + p1 * uniform_f32(w3), p2)
 
 
 @jit(inline=True)
-def _block_f32(dist, out, base, b, k0, k1, stream, p0, p1, p2):
-    """Block b (BLOCK_F32 elements) into out[base:]; vectorizes across counters."""
-    j0 = U64(b) * U64(_CPB)
-    ob = out[base:base + C.BLOCK_F32]  # a view: indices provably in range, so LLVM vectorizes
-    if dist == UNIFORM:
-        for jj in range(_CPB):
-            w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
-            ob[jj] = _value_f32(UNIFORM, uniform_f32(w0), p0, p1, p2)
-            ob[_CPB + jj] = _value_f32(UNIFORM, uniform_f32(w1), p0, p1, p2)
-            ob[2 * _CPB + jj] = _value_f32(UNIFORM, uniform_f32(w2), p0, p1, p2)
-            ob[3 * _CPB + jj] = _value_f32(UNIFORM, uniform_f32(w3), p0, p1, p2)
-    else:
-        for jj in range(_CPB):
-            w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
-            z0, z1 = box_muller_f32(w0, w1)
-            z2, z3 = box_muller_f32(w2, w3)
-            ob[jj] = p0 + p1 * z0
-            ob[_CPB + jj] = p0 + p1 * z1
-            ob[2 * _CPB + jj] = p0 + p1 * z2
-            ob[3 * _CPB + jj] = p0 + p1 * z3
+def _normal_block_f32(ob, j0, k0, k1, stream, p0, p1):
+    """One block (BLOCK_F32 elements, counters j0..) into the view ob; vectorizes across counters."""
+    for jj in range(_CPB):
+        w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
+        z0, z1 = box_muller_f32(w0, w1)
+        z2, z3 = box_muller_f32(w2, w3)
+        ob[jj] = p0 + p1 * z0
+        ob[_CPB + jj] = p0 + p1 * z1
+        ob[2 * _CPB + jj] = p0 + p1 * z2
+        ob[3 * _CPB + jj] = p0 + p1 * z3
+
+
+
 
 
 @jit()
-def _partial_f32(dist, out, o, g_start, g_end, k0, k1, stream, p0, p1, p2):
-    """Elements g_start..g_end-1, all in one block, into out[o:]: one by one if they are few,
-    else by computing their whole block (cheaper than a Philox call per element).
+def _uniform_alone_f32(out, o, g_start, g_end, k0, k1, stream, p0, p1, p2):
+    """Elements g_start..g_end-1 into out[o:], each from its own Philox call (a few at a block's
+    edge: cheaper than their whole block).  Not inlined: one compiled copy serves every caller.
     """
-    if g_end - g_start <= PARTIAL_ALONE:
-        for g in range(g_start, g_end):
-            out[o + g - g_start] = _value_f32(dist, standard_f32(dist, g, k0, k1, stream, U64(0)), p0, p1, p2)
-        return
-    b = g_start // C.BLOCK_F32
-    tmp = np.empty(C.BLOCK_F32, np.float32)
-    _block_f32(dist, tmp, 0, b, k0, k1, stream, p0, p1, p2)
-    off = g_start - b * C.BLOCK_F32
-    for i in range(g_end - g_start):
-        out[o + i] = tmp[off + i]
+    for g in range(g_start, g_end):
+        out[o + g - g_start] = _below(p0 + p1 * uniform_one_f32(g, k0, k1, stream), p2)
+
+
+@jit()
+def _normal_alone_f32(out, o, g_start, g_end, k0, k1, stream, p0, p1):
+    """As :func:`_uniform_alone_f32`, for normals."""
+    for g in range(g_start, g_end):
+        out[o + g - g_start] = p0 + p1 * normal_one_f32(g, k0, k1, stream, U64(0))
 
 
 @jit(inline=True)
-def _segment_f32(dist, out, g0, o, n, k0, k1, stream, prm):
-    if dist >= TRUNC_UNIF:
-        for i in range(n):
-            out[o + i] = F32(truncated_tail(dist, g0 + i, k0, k1, stream, prm, True))
-        return
-    base_dist = UNIFORM if dist == UNIFORM else NORMAL
-    p0 = F32(prm[0])
-    p1 = F32(prm[1])
-    p2 = F32(prm[2])
+def _pieces(g0, n, block):
+    """The pieces of segment [g0, g0+n) cut at block boundaries: (first, last, count), the partial
+    head [g0, first), count - 2 whole blocks from first, the partial tail [last, g0+n).
+    """
     end = g0 + n
-    first = _block_edge(g0, n, C.BLOCK_F32)
-    last = max(end - end % C.BLOCK_F32, first)
-    _partial_f32(base_dist, out, o, g0, first, k0, k1, stream, p0, p1, p2)
-    for b in range(first // C.BLOCK_F32, last // C.BLOCK_F32):
-        _block_f32(base_dist, out, o + b * C.BLOCK_F32 - g0, b, k0, k1, stream, p0, p1, p2)
-    _partial_f32(base_dist, out, o + last - g0, last, end, k0, k1, stream, p0, p1, p2)
-    if dist == TRUNC_NORMAL:
-        _redraw_f32(out, g0, o, n, k0, k1, stream, p0, p1, F32(prm[2]), F32(prm[3]))
+    first = _block_edge(g0, n, block)
+    last = max(end - end % block, first)
+    return first, last, (last - first) // block + 2
+
+
+@jit(inline=True)
+def _piece(g0, n, block, first, last, k):
+    """Start and end of piece k of :func:`_pieces`."""
+    if k == 0:
+        return g0, first
+    gs = first + (k - 1) * block
+    return (gs, gs + block) if gs < last else (last, g0 + n)
+
+
+@jit(inline=True)
+def _uniform_segment_f32(out, scratch, g0, o, n, k0, k1, stream, p0, p1, p2):
+    """Elements g0..g0+n-1 into out[o:].  Whole blocks are computed in place, partial ones into
+    ``scratch`` and copied (or element by element if few): one inlined block loop serves both.
+    """
+    first, last, count = _pieces(g0, n, _B32)
+    for k in range(count):
+        gs, ge = _piece(g0, n, _B32, first, last, k)
+        at = o + gs - g0
+        if ge - gs <= PARTIAL_ALONE:
+            _uniform_alone_f32(out, at, gs, ge, k0, k1, stream, p0, p1, p2)
+            continue
+        b = gs // _B32
+        whole = ge - gs == _B32
+        _uniform_block_f32(out[at:at + _B32] if whole else scratch, U64(b) * U64(_CPB), k0, k1, stream, p0, p1, p2)
+        if not whole:
+            off = gs - b * _B32
+            for i in range(ge - gs):
+                out[at + i] = scratch[off + i]
+
+
+@jit(inline=True)
+def _normal_segment_f32(out, scratch, g0, o, n, k0, k1, stream, p0, p1):
+    """As :func:`_uniform_segment_f32`, for normals."""
+    first, last, count = _pieces(g0, n, _B32)
+    for k in range(count):
+        gs, ge = _piece(g0, n, _B32, first, last, k)
+        at = o + gs - g0
+        if ge - gs <= PARTIAL_ALONE:
+            _normal_alone_f32(out, at, gs, ge, k0, k1, stream, p0, p1)
+            continue
+        b = gs // _B32
+        whole = ge - gs == _B32
+        _normal_block_f32(out[at:at + _B32] if whole else scratch, U64(b) * U64(_CPB), k0, k1, stream, p0, p1)
+        if not whole:
+            off = gs - b * _B32
+            for i in range(ge - gs):
+                out[at + i] = scratch[off + i]
 
 
 @jit()
@@ -157,17 +217,17 @@ def _rejects_f32(out, g0, o, n, lo, hi):
     """
     pending = np.empty(n, np.int64)
     m = 0
-    first = _block_edge(g0, n, C.BLOCK_F32)
-    last = max((g0 + n) - (g0 + n) % C.BLOCK_F32, first)
+    first = _block_edge(g0, n, _B32)
+    last = max((g0 + n) - (g0 + n) % _B32, first)
     for i in range(first - g0):
         x = out[o + i]
         pending[m] = i
         m += (x < lo) | (x > hi)
     flags = np.empty(_CPB, np.uint8)
     hits = np.empty(_CPB, np.int64)
-    for blk in range(first // C.BLOCK_F32, last // C.BLOCK_F32):
-        base = blk * C.BLOCK_F32 - g0
-        ob = out[o + base:o + base + C.BLOCK_F32]
+    for blk in range(first // _B32, last // _B32):
+        base = blk * _B32 - g0
+        ob = out[o + base:o + base + _B32]
         for jj in range(_CPB):
             bad = np.uint8(0)
             for w in range(C.ELEMENTS_PER_COUNTER_F32):
@@ -200,7 +260,7 @@ def _redraw_f32(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
     t = 1
     while m > 0 and t <= MAX_ATTEMPTS:
         for q in range(m):  # no branches: vectorizes across pending elements
-            vals[q] = p0 + p1 * standard_f32(NORMAL, g0 + pending[q], k0, k1, stream, U64(t))
+            vals[q] = p0 + p1 * normal_one_f32(g0 + pending[q], k0, k1, stream, U64(t))
         left = 0
         for q in range(m):
             x = vals[q]
@@ -216,117 +276,171 @@ def _redraw_f32(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
 
 
 @jit()
-def _fill_f32_serial(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
-    key0, key1, ctr2 = U64(k0), U64(k1), U64(stream)
-    for s in range(seg_g.shape[0]):
-        _segment_f32(dist, out, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr2, prm)
+def fill_uniform_f32(out, seg, k0, k1, stream, prm):
+    """UNIFORM into float32 ``out``."""
+    scratch = np.empty(_B32, np.float32)  # a partial block's values
+    key0, key1, ctr = U64(k0), U64(k1), U64(stream)
+    p0, p1, p2 = F32(prm[0]), F32(prm[1]), F32(prm[2])
+    for s in range(seg.shape[0]):
+        _uniform_segment_f32(out, scratch, seg[s, 0], seg[s, 1], seg[s, 2], key0, key1, ctr, p0, p1, p2)
 
 
-@jit(parallel=True)
-def _fill_f32_parallel(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
-    key0, key1, ctr2 = U64(k0), U64(k1), U64(stream)
-    for s in prange(seg_g.shape[0]):
-        _segment_f32(dist, out, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr2, prm)
+@jit()
+def fill_normal_f32(out, seg, k0, k1, stream, prm):
+    """NORMAL into float32 ``out``."""
+    scratch = np.empty(_B32, np.float32)  # a partial block's values
+    key0, key1, ctr = U64(k0), U64(k1), U64(stream)
+    p0, p1 = F32(prm[0]), F32(prm[1])
+    for s in range(seg.shape[0]):
+        _normal_segment_f32(out, scratch, seg[s, 0], seg[s, 1], seg[s, 2], key0, key1, ctr, p0, p1)
+
+
+@jit()
+def fill_trunc_normal_f32(out, seg, k0, k1, stream, prm):
+    """TRUNC_NORMAL into float32 ``out``: normals, then each value outside [lo, hi] redrawn.
+
+    The normals are :func:`fill_normal_f32`'s, called (not inlined) segment by segment, so one
+    compiled normal kernel serves both fills and each segment is redrawn while in cache.
+    """
+    key0, key1, ctr = U64(k0), U64(k1), U64(stream)
+    p0, p1, lo, hi = F32(prm[0]), F32(prm[1]), F32(prm[2]), F32(prm[3])
+    for s in range(seg.shape[0]):
+        fill_normal_f32(out, seg[s:s + 1], k0, k1, stream, prm)
+        _redraw_f32(out, seg[s, 0], seg[s, 1], seg[s, 2], key0, key1, ctr, p0, p1, lo, hi)
+
+
+@jit()
+def fill_trunc_unif_f32(out, seg, k0, k1, stream, prm):
+    """TRUNC_UNIF into float32 ``out``, element by element."""
+    key0, key1, ctr = U64(k0), U64(k1), U64(stream)
+    for s in range(seg.shape[0]):
+        g0, o = seg[s, 0], seg[s, 1]
+        for i in range(seg[s, 2]):
+            out[o + i] = F32(truncated_tail(TRUNC_UNIF, g0 + i, key0, key1, ctr, prm, True))
+
+
+@jit()
+def fill_trunc_exp_f32(out, seg, k0, k1, stream, prm):
+    """TRUNC_EXP into float32 ``out``, element by element."""
+    key0, key1, ctr = U64(k0), U64(k1), U64(stream)
+    for s in range(seg.shape[0]):
+        g0, o = seg[s, 0], seg[s, 1]
+        for i in range(seg[s, 2]):
+            out[o + i] = F32(truncated_tail(TRUNC_EXP, g0 + i, key0, key1, ctr, prm, True))
 
 
 # ---- float64 ----------------------------------------------------------------------------------
 @jit(inline=True)
-def standard_f64(dist, g, k0, k1, stream, tag):
-    """Standard value (u in [0, 1) or z) of element g, float64 layout, one element alone."""
-    b = g // C.BLOCK_F64
-    r = g - b * C.BLOCK_F64
-    slot = r // _CPB
-    w0, w1, w2, w3 = _words(U64(b * _CPB + (r - slot * _CPB)), stream, tag, k0, k1)
-    if dist == UNIFORM:
-        return uniform_f64(w0, w1) if slot == 0 else uniform_f64(w2, w3)
+def uniform_one_f64(g, k0, k1, stream):
+    """The uniform u in [0, 1) of element g, float64 layout, computed alone."""
+    j, slot = _locate(g, _B64)
+    w0, w1, w2, w3 = _words(j, stream, U64(0), k0, k1)
+    return uniform_f64(w0, w1) if slot == 0 else uniform_f64(w2, w3)
+
+
+@jit(inline=True)
+def normal_one_f64(g, k0, k1, stream, tag):
+    """The standard normal z of element g, float64 layout, computed alone (tag: counter word 3, the attempt)."""
+    j, slot = _locate(g, _B64)
+    w0, w1, w2, w3 = _words(j, stream, tag, k0, k1)
     z0, z1 = box_muller_f64(w0, w1, w2, w3)
     return z0 if slot == 0 else z1
 
 
 @jit(inline=True)
-def _value_f64(dist, u, p0, p1, p2):
-    if dist == UNIFORM:
-        x = p0 + p1 * u
-        return x if x < p2 else p2
-    return p0 + p1 * u
+def _uniform_block_f64(ob, j0, k0, k1, stream, p0, p1, p2):
+    """One block (BLOCK_F64 elements, counters j0..) into the view ob; vectorizes across counters."""
+    for jj in range(_CPB):
+        w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
+        ob[jj] = _below(p0 + p1 * uniform_f64(w0, w1), p2)
+        ob[_CPB + jj] = _below(p0 + p1 * uniform_f64(w2, w3), p2)
 
 
 @jit(inline=True)
-def _block_f64(dist, out, base, b, k0, k1, stream, p0, p1, p2):
-    """Block b (BLOCK_F64 elements) into out[base:]; vectorizes across counters."""
-    j0 = U64(b) * U64(_CPB)
-    ob = out[base:base + C.BLOCK_F64]  # a view: indices provably in range, so LLVM vectorizes
-    if dist == UNIFORM:
-        for jj in range(_CPB):
-            w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
-            ob[jj] = _value_f64(UNIFORM, uniform_f64(w0, w1), p0, p1, p2)
-            ob[_CPB + jj] = _value_f64(UNIFORM, uniform_f64(w2, w3), p0, p1, p2)
-    else:
-        for jj in range(_CPB):
-            w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
-            z0, z1 = box_muller_f64(w0, w1, w2, w3)
-            ob[jj] = p0 + p1 * z0
-            ob[_CPB + jj] = p0 + p1 * z1
+def _normal_block_f64(ob, j0, k0, k1, stream, p0, p1):
+    """One block (BLOCK_F64 elements, counters j0..) into the view ob; vectorizes across counters."""
+    for jj in range(_CPB):
+        w0, w1, w2, w3 = _words(j0 + U64(jj), stream, U64(0), k0, k1)
+        z0, z1 = box_muller_f64(w0, w1, w2, w3)
+        ob[jj] = p0 + p1 * z0
+        ob[_CPB + jj] = p0 + p1 * z1
+
+
+
 
 
 @jit()
-def _partial_f64(dist, out, o, g_start, g_end, k0, k1, stream, p0, p1, p2):
-    """Elements g_start..g_end-1, all in one block, into out[o:]: one by one if they are few,
-    else by computing their whole block (cheaper than a Philox call per element).
+def _uniform_alone_f64(out, o, g_start, g_end, k0, k1, stream, p0, p1, p2):
+    """Elements g_start..g_end-1 into out[o:], each from its own Philox call (a few at a block's
+    edge: cheaper than their whole block).  Not inlined: one compiled copy serves every caller.
     """
-    if g_end - g_start <= PARTIAL_ALONE:
-        for g in range(g_start, g_end):
-            out[o + g - g_start] = _value_f64(dist, standard_f64(dist, g, k0, k1, stream, U64(0)), p0, p1, p2)
-        return
-    b = g_start // C.BLOCK_F64
-    tmp = np.empty(C.BLOCK_F64, np.float64)
-    _block_f64(dist, tmp, 0, b, k0, k1, stream, p0, p1, p2)
-    off = g_start - b * C.BLOCK_F64
-    for i in range(g_end - g_start):
-        out[o + i] = tmp[off + i]
+    for g in range(g_start, g_end):
+        out[o + g - g_start] = _below(p0 + p1 * uniform_one_f64(g, k0, k1, stream), p2)
+
+
+@jit()
+def _normal_alone_f64(out, o, g_start, g_end, k0, k1, stream, p0, p1):
+    """As :func:`_uniform_alone_f64`, for normals."""
+    for g in range(g_start, g_end):
+        out[o + g - g_start] = p0 + p1 * normal_one_f64(g, k0, k1, stream, U64(0))
 
 
 @jit(inline=True)
-def _segment_f64(dist, out, g0, o, n, k0, k1, stream, prm):
-    if dist >= TRUNC_UNIF:
-        for i in range(n):
-            out[o + i] = truncated_tail(dist, g0 + i, k0, k1, stream, prm, False)
-        return
-    base_dist = UNIFORM if dist == UNIFORM else NORMAL
-    p0 = prm[0]
-    p1 = prm[1]
-    p2 = prm[2]
-    end = g0 + n
-    first = _block_edge(g0, n, C.BLOCK_F64)
-    last = max(end - end % C.BLOCK_F64, first)
-    _partial_f64(base_dist, out, o, g0, first, k0, k1, stream, p0, p1, p2)
-    for b in range(first // C.BLOCK_F64, last // C.BLOCK_F64):
-        _block_f64(base_dist, out, o + b * C.BLOCK_F64 - g0, b, k0, k1, stream, p0, p1, p2)
-    _partial_f64(base_dist, out, o + last - g0, last, end, k0, k1, stream, p0, p1, p2)
-    if dist == TRUNC_NORMAL:
-        _redraw_f64(out, g0, o, n, k0, k1, stream, p0, p1, prm[2], prm[3])
+def _uniform_segment_f64(out, scratch, g0, o, n, k0, k1, stream, p0, p1, p2):
+    """Elements g0..g0+n-1 into out[o:].  Whole blocks are computed in place, partial ones into
+    ``scratch`` and copied (or element by element if few): one inlined block loop serves both.
+    """
+    first, last, count = _pieces(g0, n, _B64)
+    for k in range(count):
+        gs, ge = _piece(g0, n, _B64, first, last, k)
+        at = o + gs - g0
+        if ge - gs <= PARTIAL_ALONE:
+            _uniform_alone_f64(out, at, gs, ge, k0, k1, stream, p0, p1, p2)
+            continue
+        b = gs // _B64
+        whole = ge - gs == _B64
+        _uniform_block_f64(out[at:at + _B64] if whole else scratch, U64(b) * U64(_CPB), k0, k1, stream, p0, p1, p2)
+        if not whole:
+            off = gs - b * _B64
+            for i in range(ge - gs):
+                out[at + i] = scratch[off + i]
+
+
+@jit(inline=True)
+def _normal_segment_f64(out, scratch, g0, o, n, k0, k1, stream, p0, p1):
+    """As :func:`_uniform_segment_f64`, for normals."""
+    first, last, count = _pieces(g0, n, _B64)
+    for k in range(count):
+        gs, ge = _piece(g0, n, _B64, first, last, k)
+        at = o + gs - g0
+        if ge - gs <= PARTIAL_ALONE:
+            _normal_alone_f64(out, at, gs, ge, k0, k1, stream, p0, p1)
+            continue
+        b = gs // _B64
+        whole = ge - gs == _B64
+        _normal_block_f64(out[at:at + _B64] if whole else scratch, U64(b) * U64(_CPB), k0, k1, stream, p0, p1)
+        if not whole:
+            off = gs - b * _B64
+            for i in range(ge - gs):
+                out[at + i] = scratch[off + i]
 
 
 @jit()
 def _rejects_f64(out, g0, o, n, lo, hi):
-    """Offsets i of the values out[o+i] outside [lo, hi] (any order).
-
-    Inside whole blocks the scan goes by counter: a vectorized pass flags the counters with any
-    rejected slot, and only those are looked at, which is much cheaper than a branch per value.
-    """
+    """As :func:`_rejects_f32`, float64 layout."""
     pending = np.empty(n, np.int64)
     m = 0
-    first = _block_edge(g0, n, C.BLOCK_F64)
-    last = max((g0 + n) - (g0 + n) % C.BLOCK_F64, first)
+    first = _block_edge(g0, n, _B64)
+    last = max((g0 + n) - (g0 + n) % _B64, first)
     for i in range(first - g0):
         x = out[o + i]
         pending[m] = i
         m += (x < lo) | (x > hi)
     flags = np.empty(_CPB, np.uint8)
     hits = np.empty(_CPB, np.int64)
-    for blk in range(first // C.BLOCK_F64, last // C.BLOCK_F64):
-        base = blk * C.BLOCK_F64 - g0
-        ob = out[o + base:o + base + C.BLOCK_F64]
+    for blk in range(first // _B64, last // _B64):
+        base = blk * _B64 - g0
+        ob = out[o + base:o + base + _B64]
         for jj in range(_CPB):
             bad = np.uint8(0)
             for w in range(C.ELEMENTS_PER_COUNTER_F64):
@@ -352,14 +466,14 @@ def _rejects_f64(out, g0, o, n, lo, hi):
 
 @jit()
 def _redraw_f64(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
-    """Redraw the values of out[o:o+n] outside [lo, hi], attempt t = 1, 2, ... (counter word 3)."""
+    """As :func:`_redraw_f32`, float64 layout."""
     pending = _rejects_f64(out, g0, o, n, lo, hi)
     m = pending.size
     vals = np.empty(m, np.float64)
     t = 1
     while m > 0 and t <= MAX_ATTEMPTS:
         for q in range(m):  # no branches: vectorizes across pending elements
-            vals[q] = p0 + p1 * standard_f64(NORMAL, g0 + pending[q], k0, k1, stream, U64(t))
+            vals[q] = p0 + p1 * normal_one_f64(g0 + pending[q], k0, k1, stream, U64(t))
         left = 0
         for q in range(m):
             x = vals[q]
@@ -375,17 +489,57 @@ def _redraw_f64(out, g0, o, n, k0, k1, stream, p0, p1, lo, hi):
 
 
 @jit()
-def _fill_f64_serial(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
-    key0, key1, ctr2 = U64(k0), U64(k1), U64(stream)
-    for s in range(seg_g.shape[0]):
-        _segment_f64(dist, out, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr2, prm)
+def fill_uniform_f64(out, seg, k0, k1, stream, prm):
+    """UNIFORM into float64 ``out``."""
+    scratch = np.empty(_B64, np.float64)  # a partial block's values
+    key0, key1, ctr = U64(k0), U64(k1), U64(stream)
+    p0, p1, p2 = prm[0], prm[1], prm[2]
+    for s in range(seg.shape[0]):
+        _uniform_segment_f64(out, scratch, seg[s, 0], seg[s, 1], seg[s, 2], key0, key1, ctr, p0, p1, p2)
 
 
-@jit(parallel=True)
-def _fill_f64_parallel(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm):
-    key0, key1, ctr2 = U64(k0), U64(k1), U64(stream)
-    for s in prange(seg_g.shape[0]):
-        _segment_f64(dist, out, seg_g[s], seg_o[s], seg_n[s], key0, key1, ctr2, prm)
+@jit()
+def fill_normal_f64(out, seg, k0, k1, stream, prm):
+    """NORMAL into float64 ``out``."""
+    scratch = np.empty(_B64, np.float64)  # a partial block's values
+    key0, key1, ctr = U64(k0), U64(k1), U64(stream)
+    p0, p1 = prm[0], prm[1]
+    for s in range(seg.shape[0]):
+        _normal_segment_f64(out, scratch, seg[s, 0], seg[s, 1], seg[s, 2], key0, key1, ctr, p0, p1)
+
+
+@jit()
+def fill_trunc_normal_f64(out, seg, k0, k1, stream, prm):
+    """TRUNC_NORMAL into float64 ``out``: normals, then each value outside [lo, hi] redrawn.
+
+    The normals are :func:`fill_normal_f64`'s, called (not inlined) segment by segment, so one
+    compiled normal kernel serves both fills and each segment is redrawn while in cache.
+    """
+    key0, key1, ctr = U64(k0), U64(k1), U64(stream)
+    p0, p1, lo, hi = prm[0], prm[1], prm[2], prm[3]
+    for s in range(seg.shape[0]):
+        fill_normal_f64(out, seg[s:s + 1], k0, k1, stream, prm)
+        _redraw_f64(out, seg[s, 0], seg[s, 1], seg[s, 2], key0, key1, ctr, p0, p1, lo, hi)
+
+
+@jit()
+def fill_trunc_unif_f64(out, seg, k0, k1, stream, prm):
+    """TRUNC_UNIF into float64 ``out``, element by element."""
+    key0, key1, ctr = U64(k0), U64(k1), U64(stream)
+    for s in range(seg.shape[0]):
+        g0, o = seg[s, 0], seg[s, 1]
+        for i in range(seg[s, 2]):
+            out[o + i] = truncated_tail(TRUNC_UNIF, g0 + i, key0, key1, ctr, prm, False)
+
+
+@jit()
+def fill_trunc_exp_f64(out, seg, k0, k1, stream, prm):
+    """TRUNC_EXP into float64 ``out``, element by element."""
+    key0, key1, ctr = U64(k0), U64(k1), U64(stream)
+    for s in range(seg.shape[0]):
+        g0, o = seg[s, 0], seg[s, 1]
+        for i in range(seg[s, 2]):
+            out[o + i] = truncated_tail(TRUNC_EXP, g0 + i, key0, key1, ctr, prm, False)
 
 
 # ---- truncated normal, uniform and exponential proposals (float64 arithmetic) ------------------
@@ -418,11 +572,27 @@ def truncated_tail(dist, g, k0, k1, stream, prm, single):
     return min(max(x, lo), hi)
 
 
+#: The kernel of each distribution (indexed by ``dist``), per dtype character.
+KERNELS = {
+    "f": (fill_uniform_f32, fill_normal_f32, fill_trunc_normal_f32, fill_trunc_unif_f32, fill_trunc_exp_f32),
+    "d": (fill_uniform_f64, fill_normal_f64, fill_trunc_normal_f64, fill_trunc_unif_f64, fill_trunc_exp_f64),
+}
+
+
+def fill_segments(dist: int, out: np.ndarray, seg: np.ndarray, k0: int, k1: int, stream: int,
+                  prm: np.ndarray) -> None:
+    """Fill the flat array ``out`` segment by segment; ``seg`` is C-contiguous int64 ``(k, 3)``,
+    one segment ``(g, o, n)`` per row (one array: each array argument costs every call).
+    """
+    kernel = KERNELS[out.dtype.char][dist]
+    if out.size < PARALLEL_THRESHOLD:  # the many small fills: no more Python than this
+        kernel(out, seg, k0, k1, stream, prm)
+    else:
+        launch_parts(kernel, out.size, out, seg, k0, k1, stream, prm)
+
+
 def fill(dist: int, out: np.ndarray, seg_g, seg_o, seg_n, k0: int, k1: int, stream: int,
          prm: np.ndarray) -> None:
     """Fill the flat array ``out`` segment by segment (see the module docstring)."""
-    args = (dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm)
-    if out.dtype == np.float32:
-        launch(_fill_f32_parallel, _fill_f32_serial, out.size, *args)
-    else:
-        launch(_fill_f64_parallel, _fill_f64_serial, out.size, *args)
+    seg = np.ascontiguousarray(np.stack([seg_g, seg_o, seg_n], axis=1), dtype=np.int64)
+    fill_segments(dist, out, seg, k0, k1, stream, np.ascontiguousarray(prm, dtype=np.float64))

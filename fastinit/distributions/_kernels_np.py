@@ -1,6 +1,6 @@
 """Fills in plain NumPy: the twin of :mod:`fastinit.distributions._kernels`.
 
-Same entry point (:func:`fill`), same segments, same bits; vectorized per segment instead of
+Same entry points (:func:`fill`, :func:`fill_segments`), same segments, same bits; vectorized per segment instead of
 per block.  Used by the tests as the reference and by ``FASTINIT_BACKEND=numpy``.
 """
 
@@ -105,14 +105,19 @@ def truncated_tail(dist, g, k0, k1, stream, prm, single):
     return np.clip(x, lo, hi)
 
 
-def fill(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm) -> None:
-    """Fill the flat array ``out`` segment by segment (see the compiled twin).
+def fill_segments(dist, out, seg, k0, k1, stream, prm) -> None:
+    """Fill the flat array ``out`` segment by segment, one ``(g, o, n)`` per row of ``seg``.
 
     The segments are computed into a private copy, then written to ``out`` in one NumPy
     assignment: Python checks for Ctrl-C between the segments, and this way an interrupt leaves
     ``out`` untouched or complete, as the compiled kernel (one uninterruptible call) does.
     """
     work = out.copy()
-    for g0, o, n in zip(seg_g.tolist(), seg_o.tolist(), seg_n.tolist()):
+    for g0, o, n in seg.tolist():
         _segment(dist, work, g0, o, n, k0, k1, stream, prm)
     out[...] = work
+
+
+def fill(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm) -> None:
+    """Fill the flat array ``out`` segment by segment (see the compiled twin)."""
+    fill_segments(dist, out, np.stack([seg_g, seg_o, seg_n], axis=1), k0, k1, stream, prm)

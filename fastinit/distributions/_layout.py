@@ -13,22 +13,29 @@ CHUNK = 1 << 16
 
 
 @functools.lru_cache(maxsize=256)
-def whole(size: int):
-    """Segments of a whole tensor of ``size`` elements, cut at multiples of CHUNK (cached,
-    read-only: the same small fills are asked for again and again).
+def whole(size: int) -> np.ndarray:
+    """Segments of a whole tensor of ``size`` elements, cut at multiples of CHUNK: an int64
+    ``(k, 3)`` array, one ``(g, o, n)`` per row.
+
+    Cached (the same small fills are asked for again and again), so shared: never write to it.
+    It is writable only because numba types a read-only argument by a slower path every call.
     """
     starts = np.arange(0, size, CHUNK, dtype=np.int64)
-    lengths = np.full(starts.size, CHUNK, dtype=np.int64)
-    lengths[-1] = size - starts[-1]
-    starts.flags.writeable = False
-    lengths.flags.writeable = False
-    return starts, starts, lengths
+    seg = np.empty((starts.size, 3), np.int64)
+    seg[:, 0] = seg[:, 1] = starts
+    seg[:, 2] = CHUNK
+    seg[-1, 2] = size - starts[-1]
+    return seg
 
 
-def segments(shape: tuple[int, ...], bounds: tuple[tuple[int, int], ...]):
+def segments(shape: tuple[int, ...], bounds: tuple[tuple[int, int], ...]) -> np.ndarray:
     """Split ``full[region]`` into runs ``(g, o, n)``: elements g..g+n-1 of the full tensor go to
-    out[o..o+n-1] of the C-ordered region.  Returns three int64 arrays.
+    out[o..o+n-1] of the C-ordered region.  Returns an int64 ``(k, 3)`` array, one run per row.
     """
+    return np.ascontiguousarray(np.stack(_runs(shape, bounds), axis=1), dtype=np.int64)
+
+
+def _runs(shape, bounds):
     extent = [stop - start for start, stop in bounds]
     size = math.prod(extent)
     if size == 0:

@@ -84,6 +84,8 @@ def seed_to_key(seed: int | np.random.SeedSequence | None) -> tuple[int, int]:
 
 def check_stream(stream: int) -> int:
     """Validate a stream id: an int in ``[0, 2**32)``."""
+    if type(stream) is int and 0 <= stream < STREAM_LIMIT:
+        return stream  # the common case, checked cheaply
     if isinstance(stream, (bool, np.bool_)) or not isinstance(stream, numbers.Integral):
         raise TypeError(f"stream must be an int in [0, 2**32), got {_describe(stream)}")
     stream = int(stream)
