@@ -4,9 +4,9 @@ On a shared machine the load changes from one run to the next; timing the old an
 (and numpy) in turns, in one process, exposes both to the same load.  Make the old copy importable
 under another name first:
 
-    mkdir /tmp/old && git archive <commit> fastinit | tar -x -C /tmp/old
-    mv /tmp/old/fastinit /tmp/old/fastinit_base
-    python benchmarks/ab_fill.py /tmp/old             # 2^20 and 2^24, then 1,000 elements
+    OLD=$(mktemp -d) && git archive <commit> fastinit | tar -x -C "$OLD"
+    mv "$OLD/fastinit" "$OLD/fastinit_base"
+    python benchmarks/ab_fill.py "$OLD"               # 2^20 and 2^24, then 1,000 elements
 
 Prints, per fill: both rates and the after/before time; for 1,000 elements, fastinit's time over
 numpy's (``Generator(PCG64).random`` / ``.standard_normal``) before and after, with and without
