@@ -108,8 +108,6 @@ def _common(shape, seed, stream, dtype, out):
     return shape, dtype, stream, seed_to_key(seed)
 
 
-
-
 def uniform(
     shape: Shape,
     low: float = 0.0,
