@@ -74,6 +74,9 @@ RANK = textwrap.dedent("""
         if rank == 0:
             torch.save({"params": full, "y": y.detach(), "local": local,
                         "placements": str(model.fc1.weight.placements), "report": report.to_dict()}, out)
+        # every rank done communicating before any tears its group down: a rank that destroyed
+        # its gloo pairs while another still used them aborted it ("terminate called ...")
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 """)
