@@ -19,7 +19,8 @@ fastinit therefore:
    Since every fill is thread-count independent, the bits are the same either way, and nobody blocks.
    The fills have no parallel twin at all: :func:`launch_parts` runs one serial, GIL-free kernel
    on several Python threads at once, each over its own segments, under the same lock (numba's
-   ``parallel=True`` compilation of a kernel costs several times its serial one: see issue 12);
+   ``parallel=True`` compilation of a kernel costs several times its serial one: see
+   docs/performance.md);
 3. re-creates that lock in a forked child (``os.register_at_fork``), so a child forked while
    another thread held it is not stuck on it, and forgets :func:`launch_parts`' worker threads,
    which the child does not have;
