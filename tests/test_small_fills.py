@@ -216,8 +216,8 @@ def test_launch_parts_runs_every_part_and_reraises_a_workers_error():
     assert sorted(done) == parts  # the other parts ran all the same, and all had ended
 
 
-def test_the_three_array_entry_point_still_fills():
-    # fill(dist, out, seg_g, seg_o, seg_n, ...) is kept for callers that hold three arrays
+def test_the_segment_entry_point_fills_a_region():
+    # fill_segments(dist, out, seg, ...) called directly, with a region's (k, 3) segments
     from fastinit.distributions import _backend, _kernels_np
 
     seg = D._layout.segments((40, 300), ((3, 37), (5, 290)))
@@ -226,5 +226,5 @@ def test_the_three_array_entry_point_still_fills():
     prm[1] = 1.0
     for backend in (_backend, _kernels_np):
         out = np.empty(expected.size, np.float32)
-        backend.fill(_kernels_np.NORMAL, out, seg[:, 0], seg[:, 1], seg[:, 2], 9, 0, 4, prm)
+        backend.fill_segments(_kernels_np.NORMAL, out, seg, 9, 0, 4, prm)
         assert same_bits(out, expected)

@@ -47,10 +47,7 @@ def _run(dist, prm, shape, key, stream, dtype, region, out) -> np.ndarray:
     """Fill ``out`` (or a new array) with ``full[region]``; all arguments already checked."""
     if region is None:  # the common case, with no region arithmetic
         if out is None:
-            try:
-                out = np.empty(shape, dtype)
-            except ValueError:
-                out = allocate(shape, dtype)  # MemoryError naming the shape past 2**63 - 1 bytes
+            out = allocate(shape, dtype)  # MemoryError naming the shape past 2**63 - 1 bytes
         else:
             check_out(out, shape, dtype)
         size = out.size

@@ -589,10 +589,3 @@ def fill_segments(dist: int, out: np.ndarray, seg: np.ndarray, k0: int, k1: int,
         kernel(out, seg, k0, k1, stream, prm)
     else:
         launch_parts(kernel, out.size, out, seg, k0, k1, stream, prm)
-
-
-def fill(dist: int, out: np.ndarray, seg_g, seg_o, seg_n, k0: int, k1: int, stream: int,
-         prm: np.ndarray) -> None:
-    """Fill the flat array ``out`` segment by segment (see the module docstring)."""
-    seg = np.ascontiguousarray(np.stack([seg_g, seg_o, seg_n], axis=1), dtype=np.int64)
-    fill_segments(dist, out, seg, k0, k1, stream, np.ascontiguousarray(prm, dtype=np.float64))

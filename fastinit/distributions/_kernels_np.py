@@ -1,7 +1,7 @@
 """Fills in plain NumPy: the twin of :mod:`fastinit.distributions._kernels`.
 
-Same entry points (:func:`fill`, :func:`fill_segments`), same segments, same bits; vectorized per segment instead of
-per block.  Used by the tests as the reference and by ``FASTINIT_BACKEND=numpy``.
+Same entry point (:func:`fill_segments`), same segments, same bits; vectorized per segment
+instead of per block.  Used by the tests as the reference and by ``FASTINIT_BACKEND=numpy``.
 """
 
 from __future__ import annotations
@@ -116,8 +116,3 @@ def fill_segments(dist, out, seg, k0, k1, stream, prm) -> None:
     for g0, o, n in seg.tolist():
         _segment(dist, work, g0, o, n, k0, k1, stream, prm)
     out[...] = work
-
-
-def fill(dist, out, seg_g, seg_o, seg_n, k0, k1, stream, prm) -> None:
-    """Fill the flat array ``out`` segment by segment (see the compiled twin)."""
-    fill_segments(dist, out, np.stack([seg_g, seg_o, seg_n], axis=1), k0, k1, stream, prm)
